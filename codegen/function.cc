@@ -1,0 +1,320 @@
+#include "codegen/function.h"
+
+#include <iostream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "graph/fgraph.h"
+#include "graph/op.h"
+#include "runtime/error.h"
+
+namespace theanine {
+
+struct Function::Impl {
+  std::string name;
+  std::vector<In> inputs;
+  std::vector<Out> outputs;
+  std::vector<Var> graph_outputs;      // outputs then update values, after givens
+  std::vector<Var> update_targets;     // shared variables updated, in order
+  std::optional<bool> allow_input_downcast;
+  Program program;
+  // Slot layout: inputs first, then shared variables, constants, node outputs.
+  std::vector<std::pair<int, std::shared_ptr<SharedStorage>>> shared_slots;
+  std::vector<std::pair<int, NDArray>> constant_slots;
+  std::vector<int> output_slots;  // graph_outputs' slots
+  std::vector<int> update_slots;
+
+  std::string input_desc(size_t i) const {
+    std::string d = "input " + std::to_string(i);
+    const In& in = inputs[i];
+    std::string n = !in.name.empty() ? in.name : in.variable->name;
+    if (!n.empty()) d += " ('" + n + "')";
+    if (!name.empty()) d = "function '" + name + "' " + d;
+    return d;
+  }
+  NDArray check_arg(size_t i, const Arg& arg) const;
+};
+
+namespace {
+
+bool fits_exactly(const NDArray& v, DType to) {
+  NDArray back = v.astype(to).astype(v.dtype());
+  for (int64_t i = 0; i < v.size(); ++i) {
+    double a = v.item_double(i), b = back.item_double(i);
+    if (!(a == b || (a != a && b != b))) return false;
+  }
+  return true;
+}
+
+std::string fn_prefix(const std::string& name) {
+  return name.empty() ? "function: " : "function '" + name + "': ";
+}
+
+}  // namespace
+
+NDArray Function::Impl::check_arg(size_t i, const Arg& arg) const {
+  const TensorType& t = inputs[i].variable->type;
+  NDArray v = arg.value;
+  if (!v.defined()) throw ValueError(input_desc(i) + ": no value given");
+  if (v.ndim() != t.ndim())
+    throw TypeError(input_desc(i) + ": expected a value of ndim " + std::to_string(t.ndim()) +
+                    " (type " + t.str() + "), got an array of shape " + shape_str(v.shape()));
+  if (v.dtype() != t.dtype) {
+    bool ok = can_cast_safely(v.dtype(), t.dtype);
+    if (!ok && allow_input_downcast.value_or(false)) ok = true;
+    if (!ok && arg.weak && !allow_input_downcast.has_value())
+      ok = (is_float(t.dtype) && is_float(v.dtype())) || fits_exactly(v, t.dtype);
+    if (!ok)
+      throw TypeError(input_desc(i) + ": expected dtype " + dtype_name(t.dtype) + ", got " +
+                      dtype_name(v.dtype()) +
+                      " which could lose precision; cast the value, or pass "
+                      "allow_input_downcast=True");
+    v = v.astype(t.dtype);
+  }
+  for (int d = 0; d < t.ndim(); ++d)
+    if (t.shape[d] >= 0 && t.shape[d] != v.shape(d))
+      throw ShapeError(input_desc(i) + ": expected shape " + shape_str(t.shape) + ", got " +
+                       shape_str(v.shape()) + " (dim " + std::to_string(d) + ")");
+  return v;
+}
+
+Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates updates,
+                  FunctionOptions opts) {
+  auto impl = std::make_shared<Function::Impl>();
+  impl->name = opts.name;
+  impl->allow_input_downcast = opts.allow_input_downcast;
+  const std::string pre = fn_prefix(opts.name);
+
+  // Inputs: symbolic, distinct.
+  std::unordered_set<const Variable*> input_set;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Var& v = inputs[i].variable;
+    if (!v) throw ValueError(pre + "input " + std::to_string(i) + " is null");
+    if (v->is_shared())
+      throw TypeError(pre + "input " + std::to_string(i) + " " + v->describe() +
+                      " is a shared variable; shared variables are implicit inputs and "
+                      "cannot be listed in `inputs` (use givens to replace one)");
+    if (v->is_constant())
+      throw TypeError(pre + "input " + std::to_string(i) + " " + v->describe() +
+                      " is a constant and cannot be a function input");
+    if (v->owner)
+      throw TypeError(pre + "input " + std::to_string(i) + " " + v->describe() +
+                      " is computed from other variables; inputs must be symbolic inputs "
+                      "(use givens to substitute an expression)");
+    if (!input_set.insert(v.get()).second)
+      throw ValueError(pre + "input " + v->describe() + " is listed twice");
+    if (inputs[i].value) {
+      std::string why = v->type.mismatch(*inputs[i].value);
+      if (!why.empty() && inputs[i].value->dtype() != v->type.dtype)
+        inputs[i].value = inputs[i].value->astype(v->type.dtype);
+      else if (!why.empty())
+        throw TypeError(pre + "default value of input " + v->describe() + " has " + why);
+    }
+  }
+  impl->inputs = inputs;
+  impl->outputs = outputs;
+
+  // Updates: shared targets, each once, value of the same type.
+  std::unordered_set<const Variable*> updated;
+  for (auto& [target, value] : updates) {
+    if (!target || !value) throw ValueError(pre + "an update has a null variable");
+    if (!target->is_shared())
+      throw TypeError(pre + "update target " + target->describe() +
+                      " is not a shared variable; only shared variables can be updated");
+    if (!updated.insert(target.get()).second)
+      throw ValueError(pre + "shared variable " + target->describe() +
+                       " has more than one update");
+    if (value->type.dtype != target->type.dtype || value->type.ndim() != target->type.ndim() ||
+        !value->type.compatible(target->type))
+      throw TypeError(pre + "the update of " + target->describe() + " has type " +
+                      value->type.str() + (value->loc.known() ? " (created at " +
+                                                                    value->loc.str() + ")"
+                                                              : "") +
+                      ", which differs from the shared variable's type " + target->type.str() +
+                      (value->type.dtype != target->type.dtype
+                           ? "; cast the update expression to " +
+                                 std::string(dtype_name(target->type.dtype))
+                           : ""));
+  }
+
+  // Givens: substitute, keeping types compatible.
+  Replacements repl;
+  for (auto& [from, to] : opts.givens) {
+    if (!from || !to) throw ValueError(pre + "givens has a null variable");
+    if (from->is_constant())
+      throw TypeError(pre + "givens key " + from->describe() + " is a constant");
+    if (to->type.dtype != from->type.dtype || to->type.ndim() != from->type.ndim() ||
+        !to->type.compatible(from->type))
+      throw TypeError(pre + "givens replaces " + from->describe() + " with " +
+                      to->describe() + " of a different type");
+    repl[from.get()] = to;
+  }
+  std::vector<Var> all_outputs;
+  for (const Out& o : outputs) {
+    if (!o.variable) throw ValueError(pre + "an output is null");
+    all_outputs.push_back(o.variable);
+  }
+  for (auto& [target, value] : updates) {
+    all_outputs.push_back(value);
+    impl->update_targets.push_back(target);
+  }
+  impl->graph_outputs = clone_replace(all_outputs, repl);
+
+  // Every free variable must be provided.
+  std::vector<Var> free = free_variables(impl->graph_outputs);
+  std::unordered_set<const Variable*> used;
+  for (const Var& v : free) {
+    used.insert(v.get());
+    if (v->is_input() && !input_set.count(v.get()))
+      throw MissingInputError(pre + "the outputs need " + v->describe() +
+                              ", but it is not among the inputs and no givens provides it");
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (used.count(inputs[i].variable.get())) continue;
+    std::string msg = pre + impl->input_desc(i).substr(opts.name.empty() ? 0 : 12 + opts.name.size()) +
+                      " " + inputs[i].variable->describe() +
+                      " is not used to compute the outputs; pass on_unused_input='warn' or "
+                      "'ignore' to allow it";
+    if (opts.on_unused_input == UnusedInput::Raise) throw UnusedInputError(msg);
+    if (opts.on_unused_input == UnusedInput::Warn) std::cerr << "warning: " << msg << "\n";
+  }
+
+  // Slots and instructions.
+  std::unordered_map<const Variable*, int> slot;
+  int next = 0;
+  for (const In& in : inputs) slot[in.variable.get()] = next++;
+  for (const Var& v : free) {
+    if (slot.count(v.get())) continue;
+    if (v->is_shared()) {
+      impl->shared_slots.push_back({next, v->shared});
+      slot[v.get()] = next++;
+    } else if (v->is_constant()) {
+      impl->constant_slots.push_back({next, v->constant_value});
+      slot[v.get()] = next++;
+    }
+  }
+  std::vector<Apply*> order = toposort(impl->graph_outputs);
+  for (Apply* node : order)
+    for (int i = 0; i < node->num_outputs(); ++i) slot[node->output_ptr(i)] = next++;
+  impl->program.num_slots = next;
+
+  // Last use of each node output, to release intermediates early.
+  std::unordered_set<int> keep;
+  for (const Var& o : impl->graph_outputs) keep.insert(slot.at(o.get()));
+  std::unordered_map<int, size_t> last_use;
+  for (size_t k = 0; k < order.size(); ++k)
+    for (const Var& in : order[k]->inputs) last_use[slot.at(in.get())] = k;
+  int first_node_slot = next;
+  for (Apply* node : order) first_node_slot = std::min(first_node_slot, slot[node->output_ptr(0)]);
+
+  for (size_t k = 0; k < order.size(); ++k) {
+    Apply* node = order[k];
+    std::vector<int> in_slots, out_slots;
+    for (const Var& in : node->inputs) in_slots.push_back(slot.at(in.get()));
+    for (int i = 0; i < node->num_outputs(); ++i) out_slots.push_back(slot.at(node->output_ptr(i)));
+    std::shared_ptr<Apply> keep_node = node->shared_from_this();
+    Instruction ins;
+    ins.label = node->op->name() + (node->loc.known() ? " (created at " + node->loc.str() + ")" : "");
+    ins.run = [keep_node, in_slots, out_slots](std::vector<NDArray>& slots) {
+      std::vector<NDArray> args;
+      args.reserve(in_slots.size());
+      for (int s : in_slots) args.push_back(slots[s]);
+      std::vector<NDArray> results = keep_node->op->perform(*keep_node, args);
+      if (results.size() != out_slots.size())
+        throw Error("op returned " + std::to_string(results.size()) + " outputs, expected " +
+                    std::to_string(out_slots.size()));
+      for (size_t i = 0; i < results.size(); ++i) {
+        // The declared type is a promise later passes rely on: check it.
+        const TensorType& t = keep_node->output_ptr(static_cast<int>(i))->type;
+        std::string why = t.mismatch(results[i]);
+        if (!why.empty())
+          throw ShapeError("output " + std::to_string(i) + " has " + why +
+                           " (the input shapes contradict what the graph assumed)");
+        slots[out_slots[i]] = std::move(results[i]);
+      }
+    };
+    for (const Var& in : node->inputs) {
+      int s = slot.at(in.get());
+      if (s >= first_node_slot && !keep.count(s) && last_use[s] == k) ins.release_after.push_back(s);
+    }
+    impl->program.instructions.push_back(std::move(ins));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    impl->output_slots.push_back(slot.at(impl->graph_outputs[i].get()));
+  for (size_t i = outputs.size(); i < impl->graph_outputs.size(); ++i)
+    impl->update_slots.push_back(slot.at(impl->graph_outputs[i].get()));
+  return Function(impl);
+}
+
+std::vector<NDArray> Function::operator()(const std::vector<Arg>& args) const {
+  std::vector<std::optional<Arg>> a(args.begin(), args.end());
+  return call(a);
+}
+
+std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args) const {
+  const Impl& f = *impl_;
+  if (args.size() > f.inputs.size())
+    throw ValueError(fn_prefix(f.name) + "expected at most " + std::to_string(f.inputs.size()) +
+                     " arguments, got " + std::to_string(args.size()));
+  std::vector<NDArray> slots(f.program.num_slots);
+  std::vector<NDArray> given;  // the caller's arrays, to avoid aliasing them
+  for (size_t i = 0; i < f.inputs.size(); ++i) {
+    if (i < args.size() && args[i]) {
+      slots[i] = f.check_arg(i, *args[i]);
+      given.push_back(args[i]->value);
+    } else if (f.inputs[i].value) {
+      slots[i] = *f.inputs[i].value;
+    } else {
+      size_t required = 0;
+      for (const In& in : f.inputs) required += in.value ? 0 : 1;
+      throw ValueError(f.input_desc(i) + ": missing argument (the function takes " +
+                       std::to_string(required) + " required and " +
+                       std::to_string(f.inputs.size() - required) + " optional arguments, got " +
+                       std::to_string(args.size()) + ")");
+    }
+  }
+  for (auto& [s, storage] : f.shared_slots) slots[s] = storage->value;
+  for (auto& [s, value] : f.constant_slots) slots[s] = value;
+
+  f.program.run(slots);
+
+  // Results never alias memory the caller or a shared variable owns.
+  auto aliases_owned = [&](const NDArray& r) {
+    for (const NDArray& g : given)
+      if (r.shares_memory(g)) return true;
+    for (auto& [s, storage] : f.shared_slots)
+      if (r.shares_memory(storage->value)) return true;
+    for (auto& [s, value] : f.constant_slots)
+      if (r.shares_memory(value)) return true;
+    for (const In& in : f.inputs)
+      if (in.value && r.shares_memory(*in.value)) return true;
+    return false;
+  };
+  std::vector<NDArray> results;
+  for (size_t i = 0; i < f.output_slots.size(); ++i) {
+    NDArray r = slots[f.output_slots[i]];
+    bool dup = false;
+    for (const NDArray& prev : results) dup |= r.shares_memory(prev);
+    if (dup || aliases_owned(r)) r = r.copy();
+    results.push_back(std::move(r));
+  }
+  // Atomic commit: every update value was computed from the old values above.
+  std::vector<NDArray> new_values;
+  for (size_t u = 0; u < f.update_slots.size(); ++u) {
+    NDArray v = slots[f.update_slots[u]];
+    bool alias = aliases_owned(v);
+    for (const NDArray& r : results) alias |= v.shares_memory(r);
+    for (const NDArray& prev : new_values) alias |= v.shares_memory(prev);
+    new_values.push_back(alias ? v.copy() : v);
+  }
+  for (size_t u = 0; u < new_values.size(); ++u)
+    f.update_targets[u]->shared->value = std::move(new_values[u]);
+  return results;
+}
+
+const std::vector<In>& Function::inputs() const { return impl_->inputs; }
+size_t Function::num_outputs() const { return impl_->outputs.size(); }
+const std::string& Function::name() const { return impl_->name; }
+std::string Function::debugprint() const { return theanine::debugprint(impl_->graph_outputs); }
+
+}  // namespace theanine

@@ -1,0 +1,80 @@
+#pragma once
+// function(): compiles a graph into a callable. Today every node runs on the
+// reference path; the compiled backends plug in behind the same interface.
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph/variable.h"
+#include "runtime/ndarray.h"
+#include "runtime/program.h"
+
+namespace theanine {
+
+// A function input: the variable, a name for keyword calls, and an optional
+// default value used when the caller leaves the argument out.
+struct In {
+  Var variable;
+  std::string name;
+  std::optional<NDArray> value;
+  In(Var v) : variable(std::move(v)) {}  // NOLINT: implicit so {x, y} works
+  In(Var v, std::string n, std::optional<NDArray> default_value = std::nullopt)
+      : variable(std::move(v)), name(std::move(n)), value(std::move(default_value)) {}
+};
+
+// A function output; with `borrow` the caller may receive memory the function
+// reuses on the next call (no defensive copy).
+struct Out {
+  Var variable;
+  bool borrow = false;
+  Out(Var v, bool b = false) : variable(std::move(v)), borrow(b) {}  // NOLINT
+};
+
+using Updates = std::vector<std::pair<Var, Var>>;
+using Givens = std::vector<std::pair<Var, Var>>;
+
+enum class UnusedInput { Raise, Warn, Ignore };
+
+struct FunctionOptions {
+  Givens givens;
+  // nullopt: Theano's default (only Python floats may be downcast to the
+  // input's float dtype); true: any conversion; false: exact or safe only.
+  std::optional<bool> allow_input_downcast;
+  UnusedInput on_unused_input = UnusedInput::Raise;
+  std::string name;
+  std::string mode;  // "", "FAST_RUN", "FAST_COMPILE", "REFERENCE"
+};
+
+// One call argument; `weak` marks a value that came from a Python number,
+// which converts to the input's dtype when it fits (as Theano allows).
+struct Arg {
+  NDArray value;
+  bool weak = false;
+  Arg(NDArray v, bool w = false) : value(std::move(v)), weak(w) {}  // NOLINT
+};
+
+class Function {
+ public:
+  // Positional call; arguments left out take their In defaults.
+  std::vector<NDArray> operator()(const std::vector<Arg>& args) const;
+  std::vector<NDArray> call(const std::vector<std::optional<Arg>>& args) const;
+
+  const std::vector<In>& inputs() const;
+  size_t num_outputs() const;
+  const std::string& name() const;
+  // The graph that runs (after givens), Theano-debugprint style.
+  std::string debugprint() const;
+
+  struct Impl;
+  explicit Function(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates updates = {},
+                  FunctionOptions options = {});
+
+}  // namespace theanine

@@ -1,0 +1,158 @@
+#include "graph/variable.h"
+
+#include <typeinfo>
+
+#include "graph/op.h"
+#include "runtime/error.h"
+
+namespace theanine {
+
+namespace {
+std::atomic<uint64_t> g_next_id{1};
+}
+
+const TensorType& Var::type() const { return p_->type; }
+DType Var::dtype() const { return p_->type.dtype; }
+int Var::ndim() const { return p_->type.ndim(); }
+
+Variable::Variable(TensorType t) : type(std::move(t)), id(g_next_id++) {}
+
+Var Variable::handle() {
+  if (owner) return Var(std::shared_ptr<Variable>(owner->shared_from_this(), this));
+  return Var(shared_from_this());
+}
+
+std::string Variable::display_name() const {
+  if (!name.empty()) return name;
+  if (kind == Kind::Constant && constant_value.defined() && constant_value.size() == 1)
+    return "TensorConstant{" + std::to_string(constant_value.item_double()) + "}";
+  return "<" + type.str() + "> #" + std::to_string(id);
+}
+
+std::string Variable::describe() const {
+  std::string d = "'" + display_name() + "' of type " + type.str();
+  if (loc.known()) d += " (created at " + loc.str() + ")";
+  return d;
+}
+
+Var make_input(TensorType type, std::string name, const Here& loc) {
+  auto v = std::make_shared<Variable>(std::move(type));
+  v->kind = Variable::Kind::Input;
+  v->name = std::move(name);
+  v->loc = user_loc(loc);
+  return Var(v);
+}
+
+Var make_constant(NDArray value, std::string name, bool weak, const Here& loc) {
+  auto v = std::make_shared<Variable>(TensorType(value.dtype(), value.shape()));
+  v->kind = Variable::Kind::Constant;
+  v->constant_value = std::move(value);
+  v->weak = weak;
+  v->name = std::move(name);
+  v->loc = user_loc(loc);
+  return Var(v);
+}
+
+Var make_shared(NDArray value, std::string name, bool borrow, const Here& loc) {
+  TensorType t = TensorType::unknown_shape(value.dtype(), value.ndim());
+  return make_shared(std::move(value), t, std::move(name), borrow, loc);
+}
+
+Var make_shared(NDArray value, TensorType type, std::string name, bool borrow,
+                const Here& loc) {
+  std::string why = type.mismatch(value);
+  if (!why.empty())
+    throw TypeError("shared variable '" + name + "': initial value has " + why);
+  auto v = std::make_shared<Variable>(std::move(type));
+  v->kind = Variable::Kind::Shared;
+  v->shared = std::make_shared<SharedStorage>();
+  v->shared->value = borrow ? std::move(value) : value.copy();
+  v->name = std::move(name);
+  v->loc = user_loc(loc);
+  return Var(v);
+}
+
+NDArray get_value(const Var& s, bool borrow) {
+  if (!s->is_shared()) throw TypeError(s->describe() + " is not a shared variable");
+  return borrow ? s->shared->value : s->shared->value.copy();
+}
+
+void set_value(const Var& s, NDArray value, bool borrow) {
+  if (!s->is_shared()) throw TypeError(s->describe() + " is not a shared variable");
+  std::string why = s->type.mismatch(value);
+  if (!why.empty()) throw TypeError("set_value of " + s->describe() + ": value has " + why);
+  s->shared->value = borrow ? std::move(value) : value.copy();
+}
+
+Var Apply::output(int i) {
+  return Var(std::shared_ptr<Variable>(shared_from_this(), outputs_.at(i).get()));
+}
+
+std::vector<Var> Apply::outputs() {
+  std::vector<Var> r;
+  for (int i = 0; i < num_outputs(); ++i) r.push_back(output(i));
+  return r;
+}
+
+std::shared_ptr<Apply> Apply::create(std::shared_ptr<const Op> op, std::vector<Var> inputs,
+                                     const std::vector<TensorType>& output_types,
+                                     SourceLoc loc) {
+  auto node = std::make_shared<Apply>();
+  node->op = std::move(op);
+  node->inputs = std::move(inputs);
+  node->loc = loc;
+  for (size_t i = 0; i < output_types.size(); ++i) {
+    auto v = std::make_unique<Variable>(output_types[i]);
+    v->kind = Variable::Kind::Output;
+    v->owner = node.get();
+    v->index = static_cast<int>(i);
+    v->loc = loc;
+    node->outputs_.push_back(std::move(v));
+  }
+  return node;
+}
+
+namespace {
+template <class E>
+[[noreturn]] void rethrow_at(const E&, const std::string& msg) {
+  throw E(msg);
+}
+}  // namespace
+
+std::vector<Var> make_node(std::shared_ptr<const Op> op, std::vector<Var> inputs,
+                           const SourceLoc& loc) {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i])
+      throw ValueError(op->name() + ": input " + std::to_string(i) + " is null");
+  std::vector<TensorType> types;
+  std::string where = op->name() + (loc.known() ? " at " + loc.str() : "");
+  try {
+    types = op->infer_types(inputs);
+  } catch (const TypeError& e) {
+    rethrow_at(e, where + ": " + e.what());
+  } catch (const ShapeError& e) {
+    rethrow_at(e, where + ": " + e.what());
+  } catch (const IndexError& e) {
+    rethrow_at(e, where + ": " + e.what());
+  } catch (const ValueError& e) {
+    rethrow_at(e, where + ": " + e.what());
+  }
+  return Apply::create(std::move(op), std::move(inputs), types, loc)->outputs();
+}
+
+Var make_node1(std::shared_ptr<const Op> op, std::vector<Var> inputs, const SourceLoc& loc) {
+  return make_node(std::move(op), std::move(inputs), loc).at(0);
+}
+
+std::vector<Var> Op::grad(const Apply& node, const std::vector<Var>&) const {
+  throw TypeError("op " + name() + " (created at " + node.loc.str() +
+                  ") is not differentiable");
+}
+
+bool Op::equals(const Op& other) const {
+  return typeid(*this) == typeid(other) && name() == other.name();
+}
+
+size_t Op::hash() const { return std::hash<std::string>()(name()); }
+
+}  // namespace theanine

@@ -1,0 +1,13 @@
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace theanine::py {
+void bind_graph(pybind11::module_& m);      // bind_graph.cc: Variable, inputs, constants, shared
+void bind_elemwise(pybind11::module_& m);   // bind_elemwise.cc
+void bind_reduce(pybind11::module_& m);     // bind_reduce.cc
+void bind_blas(pybind11::module_& m);       // bind_blas.cc
+void bind_shape(pybind11::module_& m);      // bind_shape.cc
+void bind_subtensor(pybind11::module_& m);  // bind_subtensor.cc
+void bind_function(pybind11::module_& m);   // bind_function.cc
+void bind_data(pybind11::module_& m);       // bind_data.cc: IDX reader
+}  // namespace theanine::py

@@ -171,8 +171,8 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (used.count(inputs[i].variable.get())) continue;
-    std::string msg = pre + impl->input_desc(i).substr(opts.name.empty() ? 0 : 12 + opts.name.size()) +
-                      " " + inputs[i].variable->describe() +
+    std::string msg = pre + "input " + std::to_string(i) + " " +
+                      inputs[i].variable->describe() +
                       " is not used to compute the outputs; pass on_unused_input='warn' or "
                       "'ignore' to allow it";
     if (opts.on_unused_input == UnusedInput::Raise) throw UnusedInputError(msg);

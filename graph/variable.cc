@@ -88,6 +88,22 @@ Var Apply::output(int i) {
   return Var(std::shared_ptr<Variable>(shared_from_this(), outputs_.at(i).get()));
 }
 
+Apply::~Apply() {
+  static thread_local std::vector<Var>* pending = nullptr;
+  if (pending) {
+    for (Var& v : inputs) pending->push_back(std::move(v));
+    return;
+  }
+  std::vector<Var> work = std::move(inputs);
+  pending = &work;
+  while (!work.empty()) {
+    Var v = std::move(work.back());
+    work.pop_back();
+    v = Var();  // may destroy an upstream Apply, which queues its inputs in `work`
+  }
+  pending = nullptr;
+}
+
 std::vector<Var> Apply::outputs() {
   std::vector<Var> r;
   for (int i = 0; i < num_outputs(); ++i) r.push_back(output(i));

@@ -101,6 +101,9 @@ class Apply : public std::enable_shared_from_this<Apply> {
   Var output(int i);
   Variable* output_ptr(int i) const { return outputs_[i].get(); }
   std::vector<Var> outputs();
+  // Releases the inputs iteratively: a long chain of nodes (an unrolled RNN)
+  // would otherwise be destroyed recursively and overflow the stack.
+  ~Apply();
 
   // Builds a node without type inference (ops use make_node below).
   static std::shared_ptr<Apply> create(std::shared_ptr<const Op> op, std::vector<Var> inputs,

@@ -1,6 +1,93 @@
+#include <pybind11/stl.h>
+
+#include "codegen/function.h"
 #include "python/bindings.h"
 #include "python/convert.h"
+#include "runtime/error.h"
 
 namespace theanine::py {
-void bind_function(pybind11::module_& m) {}
+
+namespace {
+
+UnusedInput unused_policy(const std::string& s) {
+  if (s == "raise") return UnusedInput::Raise;
+  if (s == "warn") return UnusedInput::Warn;
+  if (s == "ignore") return UnusedInput::Ignore;
+  throw ValueError("on_unused_input must be 'raise', 'warn' or 'ignore', got '" + s + "'");
+}
+
+// A call argument: Python numbers are weak (they may convert to the input's
+// dtype when the value fits), arrays are viewed without a copy.
+Arg arg_from_object(const pyb::handle& obj, const std::string& what) {
+  bool weak = pyb::isinstance<pyb::int_>(obj) || pyb::isinstance<pyb::float_>(obj);
+  return Arg(ndarray_from_object(obj, what), weak);
+}
+
+}  // namespace
+
+void bind_function(pyb::module_& m) {
+  pyb::class_<Function>(m, "Function")
+      .def(
+          "call",
+          [](const Function& f, const pyb::list& args) {
+            std::vector<std::optional<Arg>> converted;
+            for (size_t i = 0; i < args.size(); ++i) {
+              if (args[i].is_none()) {
+                converted.push_back(std::nullopt);
+              } else {
+                std::string what = "argument " + std::to_string(i);
+                if (!f.name().empty()) what = "function '" + f.name() + "' " + what;
+                converted.push_back(arg_from_object(args[i], what));
+              }
+            }
+            std::vector<NDArray> results;
+            {
+              pyb::gil_scoped_release release;
+              results = f.call(converted);
+            }
+            pyb::list out;
+            for (const NDArray& r : results) out.append(numpy_from_ndarray(r));
+            return out;
+          },
+          "Calls the function with a list of arguments (None = use the default).")
+      .def_property_readonly("name", &Function::name)
+      .def_property_readonly("num_outputs", &Function::num_outputs)
+      .def_property_readonly("input_names",
+                             [](const Function& f) {
+                               std::vector<std::string> names;
+                               for (const In& in : f.inputs())
+                                 names.push_back(!in.name.empty() ? in.name
+                                                                  : in.variable->name);
+                               return names;
+                             })
+      .def("debugprint", &Function::debugprint);
+
+  m.def(
+      "function",
+      [](const std::vector<std::tuple<Var, std::string, pyb::object>>& inputs,
+         const std::vector<std::pair<Var, bool>>& outputs,
+         const std::vector<std::pair<Var, Var>>& updates,
+         const std::vector<std::pair<Var, Var>>& givens, const pyb::object& allow_input_downcast,
+         const std::string& on_unused_input, const std::string& name, const std::string& mode) {
+        std::vector<In> ins;
+        for (auto& [v, n, value] : inputs) {
+          std::optional<NDArray> def;
+          if (!value.is_none()) def = ndarray_from_object(value, "default value of input '" + n + "'").copy();
+          ins.emplace_back(v, n, def);
+        }
+        std::vector<Out> outs;
+        for (auto& [v, borrow] : outputs) outs.emplace_back(v, borrow);
+        FunctionOptions opts;
+        opts.givens = givens;
+        if (!allow_input_downcast.is_none()) opts.allow_input_downcast = allow_input_downcast.cast<bool>();
+        opts.on_unused_input = unused_policy(on_unused_input);
+        opts.name = name;
+        opts.mode = mode;
+        return function(ins, outs, updates, opts);
+      },
+      pyb::arg("inputs"), pyb::arg("outputs"), pyb::arg("updates"), pyb::arg("givens"),
+      pyb::arg("allow_input_downcast"), pyb::arg("on_unused_input"), pyb::arg("name"),
+      pyb::arg("mode"));
+}
+
 }  // namespace theanine::py

@@ -1,4 +1,11 @@
-"""theanine: a symbolic expression-graph compiler in the line of Theano."""
+"""theanine: a symbolic expression-graph compiler in the line of Theano.
+
+    import theanine
+    import theanine.tensor as T
+
+    x = T.matrix("x")
+    f = theanine.function([x], T.tanh(x).sum())
+"""
 import os as _os
 
 # Developers may point at a build tree's extension module (see README).
@@ -6,3 +13,22 @@ if _os.environ.get("THEANINE_CORE_PATH"):
     __path__.insert(0, _os.environ["THEANINE_CORE_PATH"])  # noqa: F821
 
 from theanine import _core  # noqa: E402
+from theanine.configparser import config  # noqa: E402
+from theanine.errors import (  # noqa: E402
+    MissingInputError,
+    ShapeError,
+    TheanineError,
+    UnusedInputError,
+)
+from theanine.compile import Function, In, Out, function, shared  # noqa: E402
+from theanine import tensor  # noqa: E402
+from theanine import printing  # noqa: E402
+from theanine.printing import debugprint, pp  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "config", "function", "shared", "In", "Out", "Function", "tensor", "printing",
+    "debugprint", "pp", "TheanineError", "ShapeError", "MissingInputError",
+    "UnusedInputError",
+]

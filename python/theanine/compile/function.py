@@ -1,0 +1,128 @@
+"""theanine.function: compile a graph into a callable, as Theano's."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+from theanine import _core
+from theanine.configparser import config
+
+Variable = _core.Variable
+
+
+class In:
+    """A function input with an optional name (for keyword calls) and default."""
+
+    def __init__(self, variable: Variable, name: Optional[str] = None, value: Any = None,
+                 mutable: bool = False, borrow: bool = False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"In() expects a Variable, got {type(variable).__name__}")
+        self.variable = variable
+        self.name = name if name is not None else (variable.name or "")
+        self.value = value
+        self.mutable = mutable
+        self.borrow = borrow
+
+
+class Out:
+    """A function output; with borrow=True the result may share memory with the function."""
+
+    def __init__(self, variable: Variable, borrow: bool = False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"Out() expects a Variable, got {type(variable).__name__}")
+        self.variable = variable
+        self.borrow = borrow
+
+
+class Function:
+    """The callable that theanine.function returns."""
+
+    def __init__(self, core: Any, names: Sequence[str], single: bool) -> None:
+        self._core = core
+        self._names = list(names)
+        self._single = single
+
+    @property
+    def name(self) -> str:
+        return self._core.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        n = len(self._names)
+        if len(args) > n:
+            raise TypeError(
+                f"{self._what()} takes {n} argument{'s' if n != 1 else ''}, got {len(args)}")
+        values = list(args) + [None] * (n - len(args))
+        for key, value in kwargs.items():
+            if key not in self._names or not key:
+                raise TypeError(f"{self._what()} has no input named {key!r} "
+                                f"(inputs: {[k for k in self._names if k]})")
+            i = self._names.index(key)
+            if i < len(args):
+                raise TypeError(f"{self._what()} got input {key!r} both by position and by name")
+            values[i] = value
+        for i, v in enumerate(args):
+            if v is None:
+                raise TypeError(f"{self._what()}: argument {i} is None")
+        results = self._core.call(values)
+        return results[0] if self._single else results
+
+    def _what(self) -> str:
+        return f"function {self.name!r}" if self.name else "function"
+
+    def debugprint(self) -> str:
+        return self._core.debugprint()
+
+
+def _pairs(x: Union[None, Mapping, Iterable], what: str) -> list:
+    if x is None:
+        return []
+    items = list(x.items()) if isinstance(x, Mapping) else list(x)
+    out = []
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(f"{what} must be a dict or a list of (variable, value) pairs")
+        key, value = item
+        if not isinstance(key, Variable):
+            raise TypeError(f"{what}: key {key!r} is not a Variable")
+        out.append((key, _core.as_variable(value)))
+    return out
+
+
+def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = None,
+             updates: Union[None, Mapping, Iterable] = None,
+             givens: Union[None, Mapping, Iterable] = None, no_default_updates: bool = False,
+             accept_inplace: bool = False, name: Optional[str] = None,
+             rebuild_strict: bool = True, allow_input_downcast: Optional[bool] = None,
+             profile: Any = None, on_unused_input: Optional[str] = None) -> Function:
+    """Compiles `outputs` as a function of `inputs`, applying `updates` after each call.
+
+    Mirrors theano.function: `outputs` may be a Variable (the call returns one
+    array), a list (returns a list) or None; `updates` and `givens` are dicts or
+    lists of pairs; `inputs` may hold Variables or In instances.
+    """
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError("function(): inputs must be a list of Variables or In instances, "
+                        f"got {type(inputs).__name__}")
+    ins = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Variable):
+            x = In(x)
+        if not isinstance(x, In):
+            raise TypeError(f"function(): input {i} is a {type(x).__name__}, "
+                            "not a Variable or In")
+        ins.append((x.variable, x.name, x.value))
+    single = not isinstance(outputs, (list, tuple))
+    outs_list = [] if outputs is None else ([outputs] if single else list(outputs))
+    if outputs is None:
+        single = False
+    outs = []
+    for i, o in enumerate(outs_list):
+        if isinstance(o, Out):
+            outs.append((o.variable, o.borrow))
+        elif isinstance(o, Variable):
+            outs.append((o, False))
+        else:
+            raise TypeError(f"function(): output {i} is a {type(o).__name__}, not a Variable")
+    core = _core.function(ins, outs, _pairs(updates, "updates"), _pairs(givens, "givens"),
+                          allow_input_downcast, on_unused_input or "raise", name or "",
+                          mode or config.mode)
+    return Function(core, [n for _, n, _ in ins], single)

@@ -78,4 +78,23 @@ for _kind, _pattern in _PATTERNS.items():
     for _prefix, _dtype in _PREFIXES.items():
         globals()[_prefix + _kind] = _maker(_pattern, _dtype)
 
-__all__ = ["TensorType", "tensor"] + [p + k for k in _PATTERNS for p in _PREFIXES]
+
+
+def _plural(kind: str):
+    def make(*names: str, dtype: Optional[str] = None) -> list:
+        if len(names) == 1 and isinstance(names[0], int):
+            names = tuple([None] * names[0])
+        make_one = globals()[kind]
+        return [make_one(n) if dtype is None else make_one(n, dtype) for n in names]
+
+    return make
+
+
+_PLURALS = {"scalars": "scalar", "vectors": "vector", "matrices": "matrix", "rows": "row",
+            "cols": "col", "tensor3s": "tensor3", "tensor4s": "tensor4"}
+for _plural_name, _kind in _PLURALS.items():
+    for _prefix in _PREFIXES:
+        globals()[_prefix + _plural_name] = _plural(_prefix + _kind)
+
+__all__ = (["TensorType", "tensor"] + [p + k for k in _PATTERNS for p in _PREFIXES] +
+           [p + k for k in _PLURALS for p in _PREFIXES])

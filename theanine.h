@@ -1,0 +1,23 @@
+#pragma once
+// The C++ API in one header: build graphs with operators and the functions of
+// ops/, compile them with theanine::function, call with NDArrays.
+//
+//   using namespace theanine;
+//   Var x = make_input(TensorType(DType::Float32, {-1, 784}), "x");
+//   Var W = make_shared(NDArray::zeros(DType::Float32, {784, 10}), "W");
+//   Var cost = mean(sqr(dot(x, W)));
+//   Function f = function({x}, {cost}, {{W, W - 0.1 * W}});
+#include "codegen/function.h"
+#include "graph/fgraph.h"
+#include "graph/op.h"
+#include "graph/variable.h"
+#include "ops/blas.h"
+#include "ops/elemwise.h"
+#include "ops/op_util.h"
+#include "ops/operators.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
+#include "ops/subtensor.h"
+#include "runtime/error.h"
+#include "runtime/idx.h"
+#include "runtime/ndarray.h"

@@ -14,8 +14,8 @@ struct Function::Impl {
   std::string name;
   std::vector<In> inputs;
   std::vector<Out> outputs;
-  std::vector<Var> graph_outputs;      // outputs then update values, after givens
-  std::vector<Var> update_targets;     // shared variables updated, in order
+  std::vector<Var> graph_outputs;   // outputs then update values, after givens
+  std::vector<Var> update_targets;  // shared variables updated, in order
   std::optional<bool> allow_input_downcast;
   Program program;
   // Slot layout: inputs first, then shared variables, constants, node outputs.
@@ -57,24 +57,26 @@ NDArray Function::Impl::check_arg(size_t i, const Arg& arg) const {
   NDArray v = arg.value;
   if (!v.defined()) throw ValueError(input_desc(i) + ": no value given");
   if (v.ndim() != t.ndim())
-    throw TypeError(input_desc(i) + ": expected a value of ndim " + std::to_string(t.ndim()) +
-                    " (type " + t.str() + "), got an array of shape " + shape_str(v.shape()));
+    throw TypeError(input_desc(i) + ": expected a value of ndim " +
+                    std::to_string(t.ndim()) + " (type " + t.str() +
+                    "), got an array of shape " + shape_str(v.shape()));
   if (v.dtype() != t.dtype) {
     bool ok = can_cast_safely(v.dtype(), t.dtype);
     if (!ok && allow_input_downcast.value_or(false)) ok = true;
     if (!ok && arg.weak && !allow_input_downcast.has_value())
       ok = (is_float(t.dtype) && is_float(v.dtype())) || fits_exactly(v, t.dtype);
     if (!ok)
-      throw TypeError(input_desc(i) + ": expected dtype " + dtype_name(t.dtype) + ", got " +
-                      dtype_name(v.dtype()) +
+      throw TypeError(input_desc(i) + ": expected dtype " + dtype_name(t.dtype) +
+                      ", got " + dtype_name(v.dtype()) +
                       " which could lose precision; cast the value, or pass "
                       "allow_input_downcast=True");
     v = v.astype(t.dtype);
   }
   for (int d = 0; d < t.ndim(); ++d)
     if (t.shape[d] >= 0 && t.shape[d] != v.shape(d))
-      throw ShapeError(input_desc(i) + ": expected shape " + shape_str(t.shape) + ", got " +
-                       shape_str(v.shape()) + " (dim " + std::to_string(d) + ")");
+      throw ShapeError(input_desc(i) + ": expected shape " + shape_str(t.shape) +
+                       ", got " + shape_str(v.shape()) + " (dim " + std::to_string(d) +
+                       ")");
   return v;
 }
 
@@ -124,17 +126,17 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     if (!updated.insert(target.get()).second)
       throw ValueError(pre + "shared variable " + target->describe() +
                        " has more than one update");
-    if (value->type.dtype != target->type.dtype || value->type.ndim() != target->type.ndim() ||
+    if (value->type.dtype != target->type.dtype ||
+        value->type.ndim() != target->type.ndim() ||
         !value->type.compatible(target->type))
-      throw TypeError(pre + "the update of " + target->describe() + " has type " +
-                      value->type.str() + (value->loc.known() ? " (created at " +
-                                                                    value->loc.str() + ")"
-                                                              : "") +
-                      ", which differs from the shared variable's type " + target->type.str() +
-                      (value->type.dtype != target->type.dtype
-                           ? "; cast the update expression to " +
-                                 std::string(dtype_name(target->type.dtype))
-                           : ""));
+      throw TypeError(
+          pre + "the update of " + target->describe() + " has type " + value->type.str() +
+          (value->loc.known() ? " (created at " + value->loc.str() + ")" : "") +
+          ", which differs from the shared variable's type " + target->type.str() +
+          (value->type.dtype != target->type.dtype
+               ? "; cast the update expression to " +
+                     std::string(dtype_name(target->type.dtype))
+               : ""));
   }
 
   // Givens: substitute, keeping types compatible.
@@ -166,17 +168,19 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
   for (const Var& v : free) {
     used.insert(v.get());
     if (v->is_input() && !input_set.count(v.get()))
-      throw MissingInputError(pre + "the outputs need " + v->describe() +
-                              ", but it is not among the inputs and no givens provides it");
+      throw MissingInputError(
+          pre + "the outputs need " + v->describe() +
+          ", but it is not among the inputs and no givens provides it");
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (used.count(inputs[i].variable.get())) continue;
-    std::string msg = pre + "input " + std::to_string(i) + " " +
-                      inputs[i].variable->describe() +
-                      " is not used to compute the outputs; pass on_unused_input='warn' or "
-                      "'ignore' to allow it";
+    std::string msg =
+        pre + "input " + std::to_string(i) + " " + inputs[i].variable->describe() +
+        " is not used to compute the outputs; pass on_unused_input='warn' or "
+        "'ignore' to allow it";
     if (opts.on_unused_input == UnusedInput::Raise) throw UnusedInputError(msg);
-    if (opts.on_unused_input == UnusedInput::Warn) std::cerr << "warning: " << msg << "\n";
+    if (opts.on_unused_input == UnusedInput::Warn)
+      std::cerr << "warning: " << msg << "\n";
   }
 
   // Slots and instructions.
@@ -205,24 +209,27 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
   for (size_t k = 0; k < order.size(); ++k)
     for (const Var& in : order[k]->inputs) last_use[slot.at(in.get())] = k;
   int first_node_slot = next;
-  for (Apply* node : order) first_node_slot = std::min(first_node_slot, slot[node->output_ptr(0)]);
+  for (Apply* node : order)
+    first_node_slot = std::min(first_node_slot, slot[node->output_ptr(0)]);
 
   for (size_t k = 0; k < order.size(); ++k) {
     Apply* node = order[k];
     std::vector<int> in_slots, out_slots;
     for (const Var& in : node->inputs) in_slots.push_back(slot.at(in.get()));
-    for (int i = 0; i < node->num_outputs(); ++i) out_slots.push_back(slot.at(node->output_ptr(i)));
+    for (int i = 0; i < node->num_outputs(); ++i)
+      out_slots.push_back(slot.at(node->output_ptr(i)));
     std::shared_ptr<Apply> keep_node = node->shared_from_this();
     Instruction ins;
-    ins.label = node->op->name() + (node->loc.known() ? " (created at " + node->loc.str() + ")" : "");
+    ins.label = node->op->name() +
+                (node->loc.known() ? " (created at " + node->loc.str() + ")" : "");
     ins.run = [keep_node, in_slots, out_slots](std::vector<NDArray>& slots) {
       std::vector<NDArray> args;
       args.reserve(in_slots.size());
       for (int s : in_slots) args.push_back(slots[s]);
       std::vector<NDArray> results = keep_node->op->perform(*keep_node, args);
       if (results.size() != out_slots.size())
-        throw Error("op returned " + std::to_string(results.size()) + " outputs, expected " +
-                    std::to_string(out_slots.size()));
+        throw Error("op returned " + std::to_string(results.size()) +
+                    " outputs, expected " + std::to_string(out_slots.size()));
       for (size_t i = 0; i < results.size(); ++i) {
         // The declared type is a promise later passes rely on: check it.
         const TensorType& t = keep_node->output_ptr(static_cast<int>(i))->type;
@@ -235,7 +242,8 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     };
     for (const Var& in : node->inputs) {
       int s = slot.at(in.get());
-      if (s >= first_node_slot && !keep.count(s) && last_use[s] == k) ins.release_after.push_back(s);
+      if (s >= first_node_slot && !keep.count(s) && last_use[s] == k)
+        ins.release_after.push_back(s);
     }
     impl->program.instructions.push_back(std::move(ins));
   }
@@ -254,8 +262,9 @@ std::vector<NDArray> Function::operator()(const std::vector<Arg>& args) const {
 std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args) const {
   const Impl& f = *impl_;
   if (args.size() > f.inputs.size())
-    throw ValueError(fn_prefix(f.name) + "expected at most " + std::to_string(f.inputs.size()) +
-                     " arguments, got " + std::to_string(args.size()));
+    throw ValueError(fn_prefix(f.name) + "expected at most " +
+                     std::to_string(f.inputs.size()) + " arguments, got " +
+                     std::to_string(args.size()));
   std::vector<NDArray> slots(f.program.num_slots);
   std::vector<NDArray> given;  // the caller's arrays, to avoid aliasing them
   for (size_t i = 0; i < f.inputs.size(); ++i) {
@@ -269,8 +278,8 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
       for (const In& in : f.inputs) required += in.value ? 0 : 1;
       throw ValueError(f.input_desc(i) + ": missing argument (the function takes " +
                        std::to_string(required) + " required and " +
-                       std::to_string(f.inputs.size() - required) + " optional arguments, got " +
-                       std::to_string(args.size()) + ")");
+                       std::to_string(f.inputs.size() - required) +
+                       " optional arguments, got " + std::to_string(args.size()) + ")");
     }
   }
   for (auto& [s, storage] : f.shared_slots) slots[s] = storage->value;
@@ -315,6 +324,8 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
 const std::vector<In>& Function::inputs() const { return impl_->inputs; }
 size_t Function::num_outputs() const { return impl_->outputs.size(); }
 const std::string& Function::name() const { return impl_->name; }
-std::string Function::debugprint() const { return theanine::debugprint(impl_->graph_outputs); }
+std::string Function::debugprint() const {
+  return theanine::debugprint(impl_->graph_outputs);
+}
 
 }  // namespace theanine

@@ -48,7 +48,8 @@ std::vector<Var> free_variables(const std::vector<Var>& outputs) {
   return result;
 }
 
-std::vector<Var> clone_replace(const std::vector<Var>& outputs, const Replacements& replace) {
+std::vector<Var> clone_replace(const std::vector<Var>& outputs,
+                               const Replacements& replace) {
   if (replace.empty()) return outputs;
   Replacements map = replace;
   auto lookup = [&](const Var& v) -> Var {

@@ -22,7 +22,8 @@ using Replacements = std::unordered_map<const Variable*, Var>;
 // that depend on no replaced variable are kept (shared), the rest are rebuilt
 // with their op's type inference, so a replacement of a different but
 // compatible type propagates its static shape.
-std::vector<Var> clone_replace(const std::vector<Var>& outputs, const Replacements& replace);
+std::vector<Var> clone_replace(const std::vector<Var>& outputs,
+                               const Replacements& replace);
 
 class FunctionGraph {
  public:

@@ -31,7 +31,8 @@ class Op {
   // Gradient: given the node and one gradient per output (null where the output
   // does not reach the cost), one gradient per input (null for disconnected).
   // The default says the op is not differentiable.
-  virtual std::vector<Var> grad(const Apply& node, const std::vector<Var>& output_grads) const;
+  virtual std::vector<Var> grad(const Apply& node,
+                                const std::vector<Var>& output_grads) const;
 
   // Ops that own graphs (scan, OpFromGraph) list them so clone, print, grad and
   // rewrites can recurse.

@@ -21,7 +21,9 @@ struct TensorType {
   int ndim() const { return static_cast<int>(shape.size()); }
   std::vector<bool> broadcastable() const;
   bool shape_known() const;
-  bool operator==(const TensorType& o) const { return dtype == o.dtype && shape == o.shape; }
+  bool operator==(const TensorType& o) const {
+    return dtype == o.dtype && shape == o.shape;
+  }
   bool operator!=(const TensorType& o) const { return !(*this == o); }
   // Same dtype and ndim, and no dim known to differ: a value of one may stand
   // for the other (givens, updates).

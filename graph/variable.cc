@@ -19,7 +19,7 @@ Variable::Variable(TensorType t) : type(std::move(t)), id(g_next_id++) {}
 
 Var Variable::handle() {
   if (owner) return Var(std::shared_ptr<Variable>(owner->shared_from_this(), this));
-  return Var(shared_from_this());
+  return Var(self.lock());
 }
 
 std::string Variable::display_name() const {
@@ -37,6 +37,7 @@ std::string Variable::describe() const {
 
 Var make_input(TensorType type, std::string name, const Here& loc) {
   auto v = std::make_shared<Variable>(std::move(type));
+  v->self = v;
   v->kind = Variable::Kind::Input;
   v->name = std::move(name);
   v->loc = user_loc(loc);
@@ -45,6 +46,7 @@ Var make_input(TensorType type, std::string name, const Here& loc) {
 
 Var make_constant(NDArray value, std::string name, bool weak, const Here& loc) {
   auto v = std::make_shared<Variable>(TensorType(value.dtype(), value.shape()));
+  v->self = v;
   v->kind = Variable::Kind::Constant;
   v->constant_value = std::move(value);
   v->weak = weak;
@@ -64,6 +66,7 @@ Var make_shared(NDArray value, TensorType type, std::string name, bool borrow,
   if (!why.empty())
     throw TypeError("shared variable '" + name + "': initial value has " + why);
   auto v = std::make_shared<Variable>(std::move(type));
+  v->self = v;
   v->kind = Variable::Kind::Shared;
   v->shared = std::make_shared<SharedStorage>();
   v->shared->value = borrow ? std::move(value) : value.copy();
@@ -80,7 +83,8 @@ NDArray get_value(const Var& s, bool borrow) {
 void set_value(const Var& s, NDArray value, bool borrow) {
   if (!s->is_shared()) throw TypeError(s->describe() + " is not a shared variable");
   std::string why = s->type.mismatch(value);
-  if (!why.empty()) throw TypeError("set_value of " + s->describe() + ": value has " + why);
+  if (!why.empty())
+    throw TypeError("set_value of " + s->describe() + ": value has " + why);
   s->shared->value = borrow ? std::move(value) : value.copy();
 }
 
@@ -110,7 +114,8 @@ std::vector<Var> Apply::outputs() {
   return r;
 }
 
-std::shared_ptr<Apply> Apply::create(std::shared_ptr<const Op> op, std::vector<Var> inputs,
+std::shared_ptr<Apply> Apply::create(std::shared_ptr<const Op> op,
+                                     std::vector<Var> inputs,
                                      const std::vector<TensorType>& output_types,
                                      SourceLoc loc) {
   auto node = std::make_shared<Apply>();
@@ -156,7 +161,8 @@ std::vector<Var> make_node(std::shared_ptr<const Op> op, std::vector<Var> inputs
   return Apply::create(std::move(op), std::move(inputs), types, loc)->outputs();
 }
 
-Var make_node1(std::shared_ptr<const Op> op, std::vector<Var> inputs, const SourceLoc& loc) {
+Var make_node1(std::shared_ptr<const Op> op, std::vector<Var> inputs,
+               const SourceLoc& loc) {
   return make_node(std::move(op), std::move(inputs), loc).at(0);
 }
 

@@ -44,7 +44,7 @@ class Var {
   std::shared_ptr<Variable> p_;
 };
 
-class Variable : public std::enable_shared_from_this<Variable> {
+class Variable {
  public:
   enum class Kind { Input, Output, Constant, Shared };
 
@@ -65,6 +65,9 @@ class Variable : public std::enable_shared_from_this<Variable> {
   explicit Variable(TensorType t);
 
   Var handle();  // a counted handle to this variable
+  // Set for variables without an owner. Not enable_shared_from_this: pybind11
+  // would then ignore our aliasing handles and free owned outputs twice.
+  std::weak_ptr<Variable> self;
   bool is_constant() const { return kind == Kind::Constant; }
   bool is_shared() const { return kind == Kind::Shared; }
   bool is_input() const { return kind == Kind::Input; }
@@ -106,7 +109,8 @@ class Apply : public std::enable_shared_from_this<Apply> {
   ~Apply();
 
   // Builds a node without type inference (ops use make_node below).
-  static std::shared_ptr<Apply> create(std::shared_ptr<const Op> op, std::vector<Var> inputs,
+  static std::shared_ptr<Apply> create(std::shared_ptr<const Op> op,
+                                       std::vector<Var> inputs,
                                        const std::vector<TensorType>& output_types,
                                        SourceLoc loc);
 
@@ -118,6 +122,7 @@ class Apply : public std::enable_shared_from_this<Apply> {
 // from the op is re-thrown naming the op and `loc`) and returns the outputs.
 std::vector<Var> make_node(std::shared_ptr<const Op> op, std::vector<Var> inputs,
                            const SourceLoc& loc);
-Var make_node1(std::shared_ptr<const Op> op, std::vector<Var> inputs, const SourceLoc& loc);
+Var make_node1(std::shared_ptr<const Op> op, std::vector<Var> inputs,
+               const SourceLoc& loc);
 
 }  // namespace theanine

@@ -60,8 +60,9 @@ Var scalar_constant(double value, DType dtype, const Here& loc) {
 }
 
 Var int_vector_constant(const std::vector<int64_t>& values, const Here& loc) {
-  return make_constant(NDArray::from_vector(values, {static_cast<int64_t>(values.size())}),
-                       "", false, loc);
+  return make_constant(
+      NDArray::from_vector(values, {static_cast<int64_t>(values.size())}), "", false,
+      loc);
 }
 
 }  // namespace theanine

@@ -30,6 +30,7 @@ Var scalar_literal(double value, bool is_integer, const Here& loc = Here::curren
 // A (strong) 0-d constant of a given dtype.
 Var scalar_constant(double value, DType dtype, const Here& loc = Here::current());
 // A (strong) int64 vector constant, for shapes and axes.
-Var int_vector_constant(const std::vector<int64_t>& values, const Here& loc = Here::current());
+Var int_vector_constant(const std::vector<int64_t>& values,
+                        const Here& loc = Here::current());
 
 }  // namespace theanine

@@ -13,13 +13,16 @@ UnusedInput unused_policy(const std::string& s) {
   if (s == "raise") return UnusedInput::Raise;
   if (s == "warn") return UnusedInput::Warn;
   if (s == "ignore") return UnusedInput::Ignore;
-  throw ValueError("on_unused_input must be 'raise', 'warn' or 'ignore', got '" + s + "'");
+  throw ValueError("on_unused_input must be 'raise', 'warn' or 'ignore', got '" + s +
+                   "'");
 }
 
-// A call argument: Python numbers are weak (they may convert to the input's
-// dtype when the value fits), arrays are viewed without a copy.
+// A call argument: Python numbers and lists are weak (they convert to the
+// input's dtype when the values fit, as Theano's filter allows), arrays are
+// viewed without a copy.
 Arg arg_from_object(const pyb::handle& obj, const std::string& what) {
-  bool weak = pyb::isinstance<pyb::int_>(obj) || pyb::isinstance<pyb::float_>(obj);
+  bool weak = pyb::isinstance<pyb::int_>(obj) || pyb::isinstance<pyb::float_>(obj) ||
+              pyb::isinstance<pyb::list>(obj) || pyb::isinstance<pyb::tuple>(obj);
   return Arg(ndarray_from_object(obj, what), weak);
 }
 
@@ -52,14 +55,14 @@ void bind_function(pyb::module_& m) {
           "Calls the function with a list of arguments (None = use the default).")
       .def_property_readonly("name", &Function::name)
       .def_property_readonly("num_outputs", &Function::num_outputs)
-      .def_property_readonly("input_names",
-                             [](const Function& f) {
-                               std::vector<std::string> names;
-                               for (const In& in : f.inputs())
-                                 names.push_back(!in.name.empty() ? in.name
-                                                                  : in.variable->name);
-                               return names;
-                             })
+      .def_property_readonly(
+          "input_names",
+          [](const Function& f) {
+            std::vector<std::string> names;
+            for (const In& in : f.inputs())
+              names.push_back(!in.name.empty() ? in.name : in.variable->name);
+            return names;
+          })
       .def("debugprint", &Function::debugprint);
 
   m.def(
@@ -67,19 +70,22 @@ void bind_function(pyb::module_& m) {
       [](const std::vector<std::tuple<Var, std::string, pyb::object>>& inputs,
          const std::vector<std::pair<Var, bool>>& outputs,
          const std::vector<std::pair<Var, Var>>& updates,
-         const std::vector<std::pair<Var, Var>>& givens, const pyb::object& allow_input_downcast,
-         const std::string& on_unused_input, const std::string& name, const std::string& mode) {
+         const std::vector<std::pair<Var, Var>>& givens,
+         const pyb::object& allow_input_downcast, const std::string& on_unused_input,
+         const std::string& name, const std::string& mode) {
         std::vector<In> ins;
         for (auto& [v, n, value] : inputs) {
           std::optional<NDArray> def;
-          if (!value.is_none()) def = ndarray_from_object(value, "default value of input '" + n + "'").copy();
+          if (!value.is_none())
+            def = ndarray_from_object(value, "default value of input '" + n + "'").copy();
           ins.emplace_back(v, n, def);
         }
         std::vector<Out> outs;
         for (auto& [v, borrow] : outputs) outs.emplace_back(v, borrow);
         FunctionOptions opts;
         opts.givens = givens;
-        if (!allow_input_downcast.is_none()) opts.allow_input_downcast = allow_input_downcast.cast<bool>();
+        if (!allow_input_downcast.is_none())
+          opts.allow_input_downcast = allow_input_downcast.cast<bool>();
         opts.on_unused_input = unused_policy(on_unused_input);
         opts.name = name;
         opts.mode = mode;

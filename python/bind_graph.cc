@@ -9,11 +9,13 @@ namespace theanine::py {
 namespace {
 pyb::tuple shape_tuple(const Shape& s) {
   pyb::list l;
-  for (int64_t d : s) l.append(d < 0 ? pyb::object(pyb::none()) : pyb::object(pyb::int_(d)));
+  for (int64_t d : s)
+    l.append(d < 0 ? pyb::object(pyb::none()) : pyb::object(pyb::int_(d)));
   return pyb::tuple(l);
 }
 
-TensorType type_from(const std::string& dtype, const pyb::object& shape_or_bcast, int ndim) {
+TensorType type_from(const std::string& dtype, const pyb::object& shape_or_bcast,
+                     int ndim) {
   DType d = dtype_from_name(dtype);
   Shape s;
   if (!shape_or_bcast.is_none()) {
@@ -35,13 +37,15 @@ TensorType type_from(const std::string& dtype, const pyb::object& shape_or_bcast
 void bind_graph(pyb::module_& m) {
   pyb::class_<Variable, std::shared_ptr<Variable>>(m, "Variable", pyb::dynamic_attr())
       .def_property(
-          "name", [](const Variable& v) -> pyb::object {
+          "name",
+          [](const Variable& v) -> pyb::object {
             return v.name.empty() ? pyb::object(pyb::none()) : pyb::str(v.name);
           },
           [](Variable& v, const pyb::object& n) {
             v.name = n.is_none() ? "" : n.cast<std::string>();
           })
-      .def_property_readonly("dtype", [](const Variable& v) { return dtype_name(v.type.dtype); })
+      .def_property_readonly("dtype",
+                             [](const Variable& v) { return dtype_name(v.type.dtype); })
       .def_property_readonly("ndim", [](const Variable& v) { return v.type.ndim(); })
       .def_property_readonly("static_shape",
                              [](const Variable& v) { return shape_tuple(v.type.shape); })
@@ -56,10 +60,14 @@ void bind_graph(pyb::module_& m) {
       .def_property_readonly("kind",
                              [](const Variable& v) {
                                switch (v.kind) {
-                                 case Variable::Kind::Input: return "input";
-                                 case Variable::Kind::Output: return "output";
-                                 case Variable::Kind::Constant: return "constant";
-                                 case Variable::Kind::Shared: return "shared";
+                                 case Variable::Kind::Input:
+                                   return "input";
+                                 case Variable::Kind::Output:
+                                   return "output";
+                                 case Variable::Kind::Constant:
+                                   return "constant";
+                                 case Variable::Kind::Shared:
+                                   return "shared";
                                }
                                return "?";
                              })
@@ -80,55 +88,61 @@ void bind_graph(pyb::module_& m) {
                                if (!v.is_constant()) return pyb::none();
                                return numpy_from_ndarray(v.constant_value);
                              })
-      .def("get_value",
-           [](std::shared_ptr<Variable>& v, bool borrow) {
-             return numpy_from_ndarray(theanine::get_value(Var(v), borrow));
-           },
-           pyb::arg("borrow") = false)
-      .def("set_value",
-           [](std::shared_ptr<Variable>& v, const pyb::object& value, bool borrow) {
-             std::string what = "set_value of shared variable '" + v->display_name() + "'";
-             NDArray a = ndarray_from_object(value, what);
-             // A value that merely has a different dtype is converted when no
-             // information is lost, as Theano does for floats from Python lists.
-             if (a.dtype() != v->type.dtype && pyb::isinstance<pyb::list>(value))
-               a = a.astype(v->type.dtype);
-             theanine::set_value(Var(v), std::move(a), borrow);
-           },
-           pyb::arg("value"), pyb::arg("borrow") = false)
+      .def(
+          "get_value",
+          [](std::shared_ptr<Variable>& v, bool borrow) {
+            return numpy_from_ndarray(theanine::get_value(Var(v), borrow));
+          },
+          pyb::arg("borrow") = false)
+      .def(
+          "set_value",
+          [](std::shared_ptr<Variable>& v, const pyb::object& value, bool borrow) {
+            std::string what = "set_value of shared variable '" + v->display_name() + "'";
+            NDArray a = ndarray_from_object(value, what);
+            // A value that merely has a different dtype is converted when no
+            // information is lost, as Theano does for floats from Python lists.
+            if (a.dtype() != v->type.dtype && pyb::isinstance<pyb::list>(value))
+              a = a.astype(v->type.dtype);
+            theanine::set_value(Var(v), std::move(a), borrow);
+          },
+          pyb::arg("value"), pyb::arg("borrow") = false)
       .def("__repr__", [](const Variable& v) { return v.display_name(); })
       .def("__str__", [](const Variable& v) { return v.display_name(); });
 
-  m.def("input",
-        [](const std::string& dtype, const pyb::object& shape, int ndim, const pyb::object& name) {
-          std::string n = name.is_none() ? "" : name.cast<std::string>();
-          return make_input(type_from(dtype, shape, ndim), n);
-        },
-        pyb::arg("dtype"), pyb::arg("shape") = pyb::none(), pyb::arg("ndim") = 0,
-        pyb::arg("name") = pyb::none(),
-        "A symbolic input; `shape` entries are ints, None (unknown) or bools "
-        "(Theano's broadcastable: True means 1).");
-  m.def("constant",
-        [](const pyb::object& value, const pyb::object& name, const pyb::object& dtype) {
-          std::string n = name.is_none() ? "" : name.cast<std::string>();
-          NDArray a = ndarray_from_object(value, "constant").copy();
-          if (!dtype.is_none()) a = a.astype(dtype_from_name(dtype.cast<std::string>()));
-          return make_constant(a, n);
-        },
-        pyb::arg("value"), pyb::arg("name") = pyb::none(), pyb::arg("dtype") = pyb::none());
+  m.def(
+      "input",
+      [](const std::string& dtype, const pyb::object& shape, int ndim,
+         const pyb::object& name) {
+        std::string n = name.is_none() ? "" : name.cast<std::string>();
+        return make_input(type_from(dtype, shape, ndim), n);
+      },
+      pyb::arg("dtype"), pyb::arg("shape") = pyb::none(), pyb::arg("ndim") = 0,
+      pyb::arg("name") = pyb::none(),
+      "A symbolic input; `shape` entries are ints, None (unknown) or bools "
+      "(Theano's broadcastable: True means 1).");
+  m.def(
+      "constant",
+      [](const pyb::object& value, const pyb::object& name, const pyb::object& dtype) {
+        std::string n = name.is_none() ? "" : name.cast<std::string>();
+        NDArray a = ndarray_from_object(value, "constant").copy();
+        if (!dtype.is_none()) a = a.astype(dtype_from_name(dtype.cast<std::string>()));
+        return make_constant(a, n);
+      },
+      pyb::arg("value"), pyb::arg("name") = pyb::none(), pyb::arg("dtype") = pyb::none());
   m.def("as_variable", [](const pyb::object& obj) { return as_var(obj); });
-  m.def("shared",
-        [](const pyb::object& value, const pyb::object& name, bool borrow,
-           const pyb::object& shape) {
-          std::string n = name.is_none() ? "" : name.cast<std::string>();
-          NDArray a = ndarray_from_object(value, "shared variable '" + n + "'");
-          TensorType t = TensorType::unknown_shape(a.dtype(), a.ndim());
-          if (!shape.is_none()) t = type_from(dtype_name(a.dtype()), shape, a.ndim());
-          // A borrowed array from a list conversion is ours anyway.
-          return make_shared(a, t, n, borrow && pyb::isinstance<pyb::array>(value));
-        },
-        pyb::arg("value"), pyb::arg("name") = pyb::none(), pyb::arg("borrow") = false,
-        pyb::arg("shape") = pyb::none());
+  m.def(
+      "shared",
+      [](const pyb::object& value, const pyb::object& name, bool borrow,
+         const pyb::object& shape) {
+        std::string n = name.is_none() ? "" : name.cast<std::string>();
+        NDArray a = ndarray_from_object(value, "shared variable '" + n + "'");
+        TensorType t = TensorType::unknown_shape(a.dtype(), a.ndim());
+        if (!shape.is_none()) t = type_from(dtype_name(a.dtype()), shape, a.ndim());
+        // A borrowed array from a list conversion is ours anyway.
+        return make_shared(a, t, n, borrow && pyb::isinstance<pyb::array>(value));
+      },
+      pyb::arg("value"), pyb::arg("name") = pyb::none(), pyb::arg("borrow") = false,
+      pyb::arg("shape") = pyb::none());
   m.def("debugprint", [](const std::vector<Var>& outs) { return debugprint(outs); });
   m.def("clone_replace",
         [](const std::vector<Var>& outs, const std::vector<std::pair<Var, Var>>& repl) {
@@ -136,7 +150,8 @@ void bind_graph(pyb::module_& m) {
           for (auto& [a, b] : repl) r[a.get()] = b;
           return clone_replace(outs, r);
         });
-  m.def("free_variables", [](const std::vector<Var>& outs) { return free_variables(outs); });
+  m.def("free_variables",
+        [](const std::vector<Var>& outs) { return free_variables(outs); });
   m.def("same_variable", [](const Var& a, const Var& b) { return a.same(b); });
 }
 

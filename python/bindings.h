@@ -2,7 +2,8 @@
 #include <pybind11/pybind11.h>
 
 namespace theanine::py {
-void bind_graph(pybind11::module_& m);      // bind_graph.cc: Variable, inputs, constants, shared
+void bind_graph(
+    pybind11::module_& m);  // bind_graph.cc: Variable, inputs, constants, shared
 void bind_elemwise(pybind11::module_& m);   // bind_elemwise.cc
 void bind_reduce(pybind11::module_& m);     // bind_reduce.cc
 void bind_blas(pybind11::module_& m);       // bind_blas.cc

@@ -16,10 +16,14 @@ DType dtype_from_numpy(const pyb::dtype& dt, const std::string& what) {
   if (kind == 'u' && size == 1) return DType::UInt8;
   if (kind == 'i') {
     switch (size) {
-      case 1: return DType::Int8;
-      case 2: return DType::Int16;
-      case 4: return DType::Int32;
-      case 8: return DType::Int64;
+      case 1:
+        return DType::Int8;
+      case 2:
+        return DType::Int16;
+      case 4:
+        return DType::Int32;
+      case 8:
+        return DType::Int64;
     }
   }
   throw TypeError(what + ": unsupported dtype " + std::string(pyb::str(dt)) +
@@ -56,7 +60,8 @@ NDArray ndarray_from_numpy(const pyb::array& a, const std::string& what) {
 }
 
 NDArray ndarray_from_object(const pyb::handle& obj, const std::string& what) {
-  if (pyb::isinstance<pyb::array>(obj)) return ndarray_from_numpy(obj.cast<pyb::array>(), what);
+  if (pyb::isinstance<pyb::array>(obj))
+    return ndarray_from_numpy(obj.cast<pyb::array>(), what);
   pyb::object np = pyb::module_::import("numpy");
   pyb::object arr;
   try {
@@ -75,7 +80,8 @@ pyb::array numpy_from_ndarray(const NDArray& a) {
   std::vector<ssize_t> strides;
   for (int64_t s : a.strides()) strides.push_back(s * static_cast<ssize_t>(isz));
   auto* holder = new std::shared_ptr<Buffer>(a.buffer());
-  pyb::capsule base(holder, [](void* p) { delete static_cast<std::shared_ptr<Buffer>*>(p); });
+  pyb::capsule base(holder,
+                    [](void* p) { delete static_cast<std::shared_ptr<Buffer>*>(p); });
   return pyb::array(numpy_dtype(a.dtype()), shape, strides, a.raw(), base);
 }
 

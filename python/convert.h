@@ -41,7 +41,8 @@ struct type_caster<theanine::Var> {
   PYBIND11_TYPE_CASTER(theanine::Var, const_name("Variable"));
   bool load(handle src, bool convert);
   static handle cast(const theanine::Var& v, return_value_policy policy, handle parent) {
-    return type_caster<std::shared_ptr<theanine::Variable>>::cast(v.ptr(), policy, parent);
+    return type_caster<std::shared_ptr<theanine::Variable>>::cast(v.ptr(), policy,
+                                                                  parent);
   }
 };
 }  // namespace pybind11::detail

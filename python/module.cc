@@ -42,12 +42,16 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "theanine core (C++)";
   // Exception classes: each subclasses the builtin of the same meaning, so
   // `except TypeError` works as users expect.
-  auto base = pyb::register_exception<theanine::Error>(m, "TheanineError", PyExc_RuntimeError);
+  auto base =
+      pyb::register_exception<theanine::Error>(m, "TheanineError", PyExc_RuntimeError);
   pyb::register_exception<theanine::TypeError>(m, "TheanineTypeError", PyExc_TypeError);
   pyb::register_exception<theanine::ShapeError>(m, "ShapeError", PyExc_ValueError);
-  pyb::register_exception<theanine::ValueError>(m, "TheanineValueError", PyExc_ValueError);
-  pyb::register_exception<theanine::IndexError>(m, "TheanineIndexError", PyExc_IndexError);
-  pyb::register_exception<theanine::UnusedInputError>(m, "UnusedInputError", PyExc_ValueError);
+  pyb::register_exception<theanine::ValueError>(m, "TheanineValueError",
+                                                PyExc_ValueError);
+  pyb::register_exception<theanine::IndexError>(m, "TheanineIndexError",
+                                                PyExc_IndexError);
+  pyb::register_exception<theanine::UnusedInputError>(m, "UnusedInputError",
+                                                      PyExc_ValueError);
   pyb::register_exception<theanine::MissingInputError>(m, "MissingInputError",
                                                        PyExc_ValueError);
   pyb::register_exception<theanine::IOError>(m, "TheanineIOError", PyExc_OSError);

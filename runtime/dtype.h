@@ -9,8 +9,8 @@ namespace theanine {
 
 enum class DType : uint8_t { Bool, Int8, Int16, Int32, Int64, UInt8, Float32, Float64 };
 
-inline constexpr DType kAllDTypes[] = {DType::Bool,  DType::Int8,    DType::Int16,
-                                       DType::Int32, DType::Int64,   DType::UInt8,
+inline constexpr DType kAllDTypes[] = {DType::Bool,    DType::Int8,   DType::Int16,
+                                       DType::Int32,   DType::Int64,  DType::UInt8,
                                        DType::Float32, DType::Float64};
 
 size_t itemsize(DType d);
@@ -32,39 +32,95 @@ bool can_cast_safely(DType from, DType to);
 
 template <DType D>
 struct CType;
-template <> struct CType<DType::Bool> { using type = bool; };
-template <> struct CType<DType::Int8> { using type = int8_t; };
-template <> struct CType<DType::Int16> { using type = int16_t; };
-template <> struct CType<DType::Int32> { using type = int32_t; };
-template <> struct CType<DType::Int64> { using type = int64_t; };
-template <> struct CType<DType::UInt8> { using type = uint8_t; };
-template <> struct CType<DType::Float32> { using type = float; };
-template <> struct CType<DType::Float64> { using type = double; };
+template <>
+struct CType<DType::Bool> {
+  using type = bool;
+};
+template <>
+struct CType<DType::Int8> {
+  using type = int8_t;
+};
+template <>
+struct CType<DType::Int16> {
+  using type = int16_t;
+};
+template <>
+struct CType<DType::Int32> {
+  using type = int32_t;
+};
+template <>
+struct CType<DType::Int64> {
+  using type = int64_t;
+};
+template <>
+struct CType<DType::UInt8> {
+  using type = uint8_t;
+};
+template <>
+struct CType<DType::Float32> {
+  using type = float;
+};
+template <>
+struct CType<DType::Float64> {
+  using type = double;
+};
 
 template <class T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<bool>() { return DType::Bool; }
-template <> constexpr DType dtype_of<int8_t>() { return DType::Int8; }
-template <> constexpr DType dtype_of<int16_t>() { return DType::Int16; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::Int32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::Int64; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::UInt8; }
-template <> constexpr DType dtype_of<float>() { return DType::Float32; }
-template <> constexpr DType dtype_of<double>() { return DType::Float64; }
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::Bool;
+}
+template <>
+constexpr DType dtype_of<int8_t>() {
+  return DType::Int8;
+}
+template <>
+constexpr DType dtype_of<int16_t>() {
+  return DType::Int16;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::Int32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::Int64;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::UInt8;
+}
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::Float32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::Float64;
+}
 
 // Calls f(T{}) with T the C type of d: the one switch over dtypes that typed code
 // is written through.
 template <class F>
 decltype(auto) dispatch_dtype(DType d, F&& f) {
   switch (d) {
-    case DType::Bool: return f(bool{});
-    case DType::Int8: return f(int8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::Int32: return f(int32_t{});
-    case DType::Int64: return f(int64_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::Float32: return f(float{});
-    case DType::Float64: break;
+    case DType::Bool:
+      return f(bool{});
+    case DType::Int8:
+      return f(int8_t{});
+    case DType::Int16:
+      return f(int16_t{});
+    case DType::Int32:
+      return f(int32_t{});
+    case DType::Int64:
+      return f(int64_t{});
+    case DType::UInt8:
+      return f(uint8_t{});
+    case DType::Float32:
+      return f(float{});
+    case DType::Float64:
+      break;
   }
   return f(double{});
 }

@@ -88,7 +88,8 @@ NDArray NDArray::borrow(void* data, DType dtype, const Shape& shape, const Shape
 int64_t NDArray::size() const { return shape_size(shape_); }
 
 void* NDArray::raw() const {
-  return static_cast<char*>(buffer_->data) + offset_ * static_cast<int64_t>(itemsize(dtype_));
+  return static_cast<char*>(buffer_->data) +
+         offset_ * static_cast<int64_t>(itemsize(dtype_));
 }
 
 bool NDArray::is_contiguous() const {
@@ -169,7 +170,8 @@ NDArray NDArray::broadcast_to(const Shape& shape) const {
     if (shape_[i] == shape[lead + i]) {
       r.strides_[lead + i] = shape_[i] == 1 ? 0 : strides_[i];
     } else if (shape_[i] != 1) {
-      throw ShapeError("cannot broadcast " + shape_str(shape_) + " to " + shape_str(shape));
+      throw ShapeError("cannot broadcast " + shape_str(shape_) + " to " +
+                       shape_str(shape));
     }
   }
   return r;
@@ -219,9 +221,8 @@ void NDArray::assign(const NDArray& src_in) {
     dispatch_dtype(src.dtype_, [&](auto s) {
       using S = decltype(s);
       const S* sp = src.data<S>();
-      for_each_offsets(shape_, strides, [&](const int64_t* o) {
-        dst[o[0]] = static_cast<T>(sp[o[1]]);
-      });
+      for_each_offsets(shape_, strides,
+                       [&](const int64_t* o) { dst[o[0]] = static_cast<T>(sp[o[1]]); });
     });
   });
 }

@@ -106,7 +106,8 @@ template <class T>
 NDArray NDArray::from_vector(const std::vector<T>& values, const Shape& shape) {
   NDArray a = empty(dtype_of<T>(), shape);
   T* p = a.data<T>();
-  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(a.size()); ++i) p[i] = values[i];
+  for (size_t i = 0; i < values.size() && i < static_cast<size_t>(a.size()); ++i)
+    p[i] = values[i];
   return a;
 }
 

@@ -58,8 +58,9 @@ TEST(Function, ArgumentChecks) {
   Var x = make_input(TensorType(DType::Float32, {-1, 2}), "x");
   Function f = function({x}, {plus(x, x)});
   EXPECT_THROW(f({}), ValueError);
-  EXPECT_THROW(f({NDArray::zeros(DType::Float32, {2, 2}), NDArray::zeros(DType::Float32, {2, 2})}),
-               ValueError);
+  EXPECT_THROW(
+      f({NDArray::zeros(DType::Float32, {2, 2}), NDArray::zeros(DType::Float32, {2, 2})}),
+      ValueError);
   EXPECT_THROW(f({NDArray::zeros(DType::Float32, {2})}), TypeError);
   EXPECT_THROW(f({NDArray::zeros(DType::Float32, {2, 3})}), ShapeError);
   // float64 into float32 loses precision: refused unless allowed.
@@ -151,7 +152,8 @@ TEST(OpUtil, WeakLiteralsFollowNep50) {
   EXPECT_EQ(result_dtype({i32, scalar_literal(2.5, false)}), DType::Float64);
   EXPECT_EQ(result_dtype({b, scalar_literal(2, true)}), DType::Int64);
   EXPECT_EQ(result_dtype({b, scalar_literal(2.5, false)}), DType::Float64);
-  EXPECT_EQ(result_dtype({scalar_literal(2, true), scalar_literal(2.5, false)}), DType::Float64);
+  EXPECT_EQ(result_dtype({scalar_literal(2, true), scalar_literal(2.5, false)}),
+            DType::Float64);
 }
 
 }  // namespace

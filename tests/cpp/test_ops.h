@@ -17,7 +17,8 @@ class PlusOp : public Op {
       if (s[i] < 0) s[i] = in[1]->type.shape[i];
     return {TensorType(in[0]->type.dtype, s)};
   }
-  std::vector<NDArray> perform(const Apply&, const std::vector<NDArray>& in) const override {
+  std::vector<NDArray> perform(const Apply&,
+                               const std::vector<NDArray>& in) const override {
     if (in[0].shape() != in[1].shape())
       throw ShapeError("shapes " + shape_str(in[0].shape()) + " and " +
                        shape_str(in[1].shape()) + " differ");

@@ -88,7 +88,7 @@ void set_value(const Var& s, NDArray value, bool borrow) {
   s->shared->value = borrow ? std::move(value) : value.copy();
 }
 
-Var Apply::output(int i) {
+Var Apply::output(int i) const {
   return Var(std::shared_ptr<Variable>(shared_from_this(), outputs_.at(i).get()));
 }
 
@@ -108,7 +108,7 @@ Apply::~Apply() {
   pending = nullptr;
 }
 
-std::vector<Var> Apply::outputs() {
+std::vector<Var> Apply::outputs() const {
   std::vector<Var> r;
   for (int i = 0; i < num_outputs(); ++i) r.push_back(output(i));
   return r;

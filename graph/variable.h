@@ -101,9 +101,9 @@ class Apply : public std::enable_shared_from_this<Apply> {
   SourceLoc loc;
 
   int num_outputs() const { return static_cast<int>(outputs_.size()); }
-  Var output(int i);
+  Var output(int i) const;
   Variable* output_ptr(int i) const { return outputs_[i].get(); }
-  std::vector<Var> outputs();
+  std::vector<Var> outputs() const;
   // Releases the inputs iteratively: a long chain of nodes (an unrolled RNN)
   // would otherwise be destroyed recursively and overflow the stack.
   ~Apply();

@@ -11,4 +11,5 @@ void bind_shape(pybind11::module_& m);      // bind_shape.cc
 void bind_subtensor(pybind11::module_& m);  // bind_subtensor.cc
 void bind_function(pybind11::module_& m);   // bind_function.cc
 void bind_data(pybind11::module_& m);       // bind_data.cc: IDX reader
+void bind_gradient(pybind11::module_& m);   // bind_gradient.cc: grad, Lop, Rop, jacobian
 }  // namespace theanine::py

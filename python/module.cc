@@ -54,6 +54,8 @@ PYBIND11_MODULE(_core, m) {
                                                       PyExc_ValueError);
   pyb::register_exception<theanine::MissingInputError>(m, "MissingInputError",
                                                        PyExc_ValueError);
+  pyb::register_exception<theanine::DisconnectedInputError>(m, "DisconnectedInputError",
+                                                            PyExc_ValueError);
   pyb::register_exception<theanine::IOError>(m, "TheanineIOError", PyExc_OSError);
   (void)base;
 
@@ -67,4 +69,5 @@ PYBIND11_MODULE(_core, m) {
   theanine::py::bind_subtensor(m);
   theanine::py::bind_function(m);
   theanine::py::bind_data(m);
+  theanine::py::bind_gradient(m);
 }

@@ -40,6 +40,12 @@ class MissingInputError : public Error {
  public:
   using Error::Error;
 };
+// grad(): a `wrt` variable the cost does not depend on (Python:
+// theanine.gradient.DisconnectedInputError, a ValueError).
+class DisconnectedInputError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
 // A file that is missing, truncated or corrupt (Python: OSError).
 class IOError : public Error {
  public:

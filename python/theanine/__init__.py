@@ -21,6 +21,8 @@ from theanine.errors import (  # noqa: E402
     UnusedInputError,
 )
 from theanine.compile import Function, In, Out, function, shared  # noqa: E402
+from theanine import gradient  # noqa: E402
+from theanine.gradient import grad  # noqa: E402
 from theanine import tensor  # noqa: E402
 from theanine import printing  # noqa: E402
 from theanine.printing import debugprint, pp  # noqa: E402
@@ -28,7 +30,7 @@ from theanine.printing import debugprint, pp  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "config", "function", "shared", "In", "Out", "Function", "tensor", "printing",
+    "config", "function", "grad", "gradient", "shared", "In", "Out", "Function", "tensor", "printing",
     "debugprint", "pp", "TheanineError", "ShapeError", "MissingInputError",
     "UnusedInputError",
 ]

@@ -32,6 +32,8 @@ for _n in _CORE_NAMES:
     if hasattr(_core, _n):
         globals()[_n] = getattr(_core, _n)
 
+from theanine.gradient import Lop, Rop, grad, hessian, jacobian  # noqa: E402,F401
+
 abs_ = globals().get("abs")
 not_ = globals().get("invert")
 bitwise_not = not_

@@ -9,40 +9,12 @@
 #include "ops/gemm_ref.h"
 #include "ops/op_util.h"
 #include "runtime/error.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
-Var input(DType d, Shape s, std::string name) {
-  return make_input(TensorType(d, std::move(s)), std::move(name));
-}
-
-NDArray eval2(const Var& a, const Var& b, const Var& out, const NDArray& va,
-              const NDArray& vb) {
-  return function({a, b}, {out})({va, vb}).at(0);
-}
-
-std::vector<double> values(const NDArray& a) {
-  std::vector<double> r;
-  for (int64_t i = 0; i < a.size(); ++i) r.push_back(a.item_double(i));
-  return r;
-}
-
-template <class T>
-NDArray arr(std::vector<T> v, Shape s) {
-  return NDArray::from_vector(v, s);
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using namespace testing;
 
 NDArray random_array(DType d, const Shape& s, std::mt19937& rng) {
   NDArray a = NDArray::empty(d, s);
@@ -75,8 +47,9 @@ TEST(Blas, DotMatrixMatrix) {
   Var a = input(DType::Float32, {2, 3}, "a"), b = input(DType::Float32, {3, 2}, "b");
   Var c = dot(a, b);
   EXPECT_EQ(c.type().shape, (Shape{2, 2}));
-  NDArray r = eval2(a, b, c, arr<float>({1, 2, 3, 4, 5, 6}, {2, 3}),
-                    arr<float>({1, 0, 0, 1, 2, 2}, {3, 2}));
+  NDArray r = run1(
+      {a, b}, c,
+      {arr<float>({1, 2, 3, 4, 5, 6}, {2, 3}), arr<float>({1, 0, 0, 1, 2, 2}, {3, 2})});
   EXPECT_EQ(values(r), (std::vector<double>{7, 8, 16, 17}));
   EXPECT_EQ(r.dtype(), DType::Float32);
 }
@@ -87,19 +60,19 @@ TEST(Blas, DotVectorMixes) {
   NDArray mv = arr<double>({1, 2, 3, 4, 5, 6}, {2, 3});
   NDArray vv = arr<double>({1, -1, 2}, {3});
   NDArray wv = arr<double>({3, -2}, {2});
-  NDArray r = eval2(m, v, dot(m, v), mv, vv);
+  NDArray r = run1({m, v}, dot(m, v), {mv, vv});
   EXPECT_EQ(r.shape(), (Shape{2}));
   EXPECT_EQ(values(r), (std::vector<double>{5, 11}));
-  r = eval2(w, m, dot(w, m), wv, mv);
+  r = run1({w, m}, dot(w, m), {wv, mv});
   EXPECT_EQ(r.shape(), (Shape{3}));
   EXPECT_EQ(values(r), (std::vector<double>{-5, -4, -3}));
   Var v2 = input(DType::Float64, {3}, "v2");
-  r = eval2(v, v2, dot(v, v2), vv, arr<double>({2, 3, 4}, {3}));
+  r = run1({v, v2}, dot(v, v2), {vv, arr<double>({2, 3, 4}, {3})});
   EXPECT_EQ(r.ndim(), 0);
   EXPECT_EQ(r.item_double(), 7);
   // A 0-d operand scales the other.
   Var s = input(DType::Float64, {}, "s");
-  r = eval2(s, m, dot(s, m), NDArray::scalar(DType::Float64, 2), mv);
+  r = run1({s, m}, dot(s, m), {NDArray::scalar(DType::Float64, 2), mv});
   EXPECT_EQ(values(r), (std::vector<double>{2, 4, 6, 8, 10, 12}));
 }
 
@@ -112,7 +85,7 @@ TEST(Blas, DotNdFollowsNumPy) {
       b = input(DType::Float64, {-1, 4, 6}, "b");
   Var c = dot(a, b);
   EXPECT_EQ(c.type().shape, (Shape{-1, -1, -1, 6}));
-  NDArray r = eval2(a, b, c, av, bv);
+  NDArray r = run1({a, b}, c, {av, bv});
   ASSERT_EQ(r.shape(), (Shape{2, 3, 5, 6}));
   std::vector<double> want;
   for (int i = 0; i < 2; ++i)
@@ -129,10 +102,10 @@ TEST(Blas, DotNdFollowsNumPy) {
   // matrix . 3-d and 3-d . vector
   Var m = input(DType::Float64, {-1, 4}, "m");
   NDArray mv = random_array(DType::Float64, {3, 4}, rng);
-  EXPECT_EQ(eval2(m, b, dot(m, b), mv, bv).shape(), (Shape{3, 5, 6}));
+  EXPECT_EQ(run1({m, b}, dot(m, b), {mv, bv}).shape(), (Shape{3, 5, 6}));
   Var v = input(DType::Float64, {4}, "v");
   NDArray vv = random_array(DType::Float64, {4}, rng);
-  NDArray r2 = eval2(a, v, dot(a, v), av, vv);
+  NDArray r2 = run1({a, v}, dot(a, v), {av, vv});
   ASSERT_EQ(r2.shape(), (Shape{2, 3}));
   for (int i = 0; i < 6; ++i) {
     double s = 0;
@@ -144,24 +117,25 @@ TEST(Blas, DotNdFollowsNumPy) {
 TEST(Blas, DotDtypes) {
   Var a = input(DType::Int32, {2}, "a"), b = input(DType::Int32, {2}, "b");
   NDArray r =
-      eval2(a, b, dot(a, b), arr<int32_t>({3, 4}, {2}), arr<int32_t>({5, -6}, {2}));
+      run1({a, b}, dot(a, b), {arr<int32_t>({3, 4}, {2}), arr<int32_t>({5, -6}, {2})});
   EXPECT_EQ(r.dtype(), DType::Int32);
   EXPECT_EQ(r.item_int(), -9);
   Var f = input(DType::Float32, {2}, "f");
   EXPECT_EQ(dot(a, f).dtype(), DType::Float64);  // NumPy: int32 with float32
   EXPECT_EQ(dot(f, scalar_literal(2, false)).dtype(), DType::Float32);
   Var p = input(DType::Bool, {3}, "p"), q = input(DType::Bool, {3}, "q");
-  NDArray t = eval2(p, q, dot(p, q), arr<bool>({true, false, true}, {3}),
-                    arr<bool>({false, false, true}, {3}));
+  NDArray t =
+      run1({p, q}, dot(p, q),
+           {arr<bool>({true, false, true}, {3}), arr<bool>({false, false, true}, {3})});
   EXPECT_EQ(t.dtype(), DType::Bool);
   EXPECT_EQ(t.item_int(), 1);
   // Fixed-width integers wrap around like NumPy's.
   Var i8 = input(DType::Int8, {2}, "i8");
   Var j8 = input(DType::Int8, {2}, "j8");
-  EXPECT_EQ(
-      eval2(i8, j8, dot(i8, j8), arr<int8_t>({100, 100}, {2}), arr<int8_t>({1, 1}, {2}))
-          .item_int(),
-      -56);
+  EXPECT_EQ(run1({i8, j8}, dot(i8, j8),
+                 {arr<int8_t>({100, 100}, {2}), arr<int8_t>({1, 1}, {2})})
+                .item_int(),
+            -56);
 }
 
 TEST(Blas, StaticShapeMismatchNamesBothShapes) {
@@ -202,8 +176,8 @@ TEST(Blas, SizeZeroProductsAreZeros) {
           .at(0);
   EXPECT_EQ(r.shape(), (Shape{0, 3}));
   Var i = input(DType::Int64, {-1, -1}, "i"), j = input(DType::Int64, {-1, -1}, "j");
-  r = eval2(i, j, dot(i, j), NDArray::empty(DType::Int64, {1, 0}),
-            NDArray::empty(DType::Int64, {0, 2}));
+  r = run1({i, j}, dot(i, j),
+           {NDArray::empty(DType::Int64, {1, 0}), NDArray::empty(DType::Int64, {0, 2})});
   EXPECT_EQ(values(r), (std::vector<double>{0, 0}));
 }
 
@@ -295,24 +269,27 @@ TEST(Blas, BatchedDotShapesAndValues) {
   NDArray bv = arr<double>({1, 1, 1, 7, 8, 9}, {2, 3, 1});
   Var c = batched_dot(a, b);
   EXPECT_EQ(c.type().shape, (Shape{2, 2, 1}));
-  EXPECT_EQ(values(eval2(a, b, c, av, bv)), (std::vector<double>{6, 15, 7, 8}));
+  EXPECT_EQ(values(run1({a, b}, c, {av, bv})), (std::vector<double>{6, 15, 7, 8}));
   // (B, n) . (B, n) -> (B,)
   Var u = input(DType::Float64, {-1, 3}, "u"), v = input(DType::Float64, {-1, 3}, "v");
-  NDArray r = eval2(u, v, batched_dot(u, v), arr<double>({1, 2, 3, 4, 5, 6}, {2, 3}),
-                    arr<double>({1, 1, 1, 1, 0, 2}, {2, 3}));
+  NDArray r = run1(
+      {u, v}, batched_dot(u, v),
+      {arr<double>({1, 2, 3, 4, 5, 6}, {2, 3}), arr<double>({1, 1, 1, 1, 0, 2}, {2, 3})});
   EXPECT_EQ(r.shape(), (Shape{2}));
   EXPECT_EQ(values(r), (std::vector<double>{6, 16}));
   // (B, n, m) . (B, m) -> (B, n) and (B, m) . (B, m, k) -> (B, k)
   Var w = input(DType::Float64, {2, 3}, "w");
   NDArray wv = arr<double>({1, 0, 0, 0, 0, 1}, {2, 3});
-  EXPECT_EQ(values(eval2(a, w, batched_dot(a, w), av, wv)),
+  EXPECT_EQ(values(run1({a, w}, batched_dot(a, w), {av, wv})),
             (std::vector<double>{1, 4, 0, 0}));
-  EXPECT_EQ(values(eval2(w, b, batched_dot(w, b), wv, bv)), (std::vector<double>{1, 9}));
+  EXPECT_EQ(values(run1({w, b}, batched_dot(w, b), {wv, bv})),
+            (std::vector<double>{1, 9}));
   // Empty batch.
   Var e = input(DType::Float64, {-1, -1, -1}, "e");
   Var eb = input(DType::Float64, {-1, 3, 1}, "eb");
-  NDArray er = eval2(e, eb, batched_dot(e, eb), NDArray::empty(DType::Float64, {0, 2, 3}),
-                     NDArray::empty(DType::Float64, {0, 3, 1}));
+  NDArray er = run1({e, eb}, batched_dot(e, eb),
+                    {NDArray::empty(DType::Float64, {0, 2, 3}),
+                     NDArray::empty(DType::Float64, {0, 3, 1})});
   EXPECT_EQ(er.shape(), (Shape{0, 2, 1}));
 }
 
@@ -347,16 +324,16 @@ TEST(Blas, Outer) {
   Var a = input(DType::Int32, {-1}, "a"), b = input(DType::Int32, {3}, "b");
   Var c = outer(a, b);
   EXPECT_EQ(c.type().shape, (Shape{-1, 3}));
-  NDArray r = eval2(a, b, c, arr<int32_t>({1, -2}, {2}), arr<int32_t>({3, 4, 5}, {3}));
+  NDArray r = run1({a, b}, c, {arr<int32_t>({1, -2}, {2}), arr<int32_t>({3, 4, 5}, {3})});
   EXPECT_EQ(r.dtype(), DType::Int32);
   EXPECT_EQ(values(r), (std::vector<double>{3, 4, 5, -6, -8, -10}));
   // Matrices are flattened, like numpy.outer.
   Var m = input(DType::Float32, {2, 2}, "m");
   EXPECT_EQ(outer(m, b).type().shape, (Shape{4, 3}));
   EXPECT_EQ(outer(m, b).dtype(), DType::Float64);
-  NDArray r2 =
-      eval2(m, b, outer(m, b), arr<float>({1, 2, 3, 4}, {2, 2}).transpose({1, 0}),
-            arr<int32_t>({1, 0, 1}, {3}));
+  NDArray r2 = run1(
+      {m, b}, outer(m, b),
+      {arr<float>({1, 2, 3, 4}, {2, 2}).transpose({1, 0}), arr<int32_t>({1, 0, 1}, {3})});
   EXPECT_EQ(values(r2), (std::vector<double>{1, 0, 1, 3, 0, 3, 2, 0, 2, 4, 0, 4}));
 }
 

@@ -11,44 +11,16 @@
 #include "ops/op_util.h"
 #include "ops/operators.h"
 #include "runtime/error.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
-Var input(DType d, Shape s, const std::string& name = "") {
-  return make_input(TensorType(d, std::move(s)), name);
-}
+using namespace testing;
 
 template <class T>
 Var constant(const std::vector<T>& v, Shape s) {
-  return make_constant(NDArray::from_vector(v, s));
-}
-
-// Runs a graph whose inputs are all constants (or given) on the reference path.
-NDArray eval(const Var& out, const std::vector<Var>& ins = {},
-             const std::vector<NDArray>& args = {}) {
-  std::vector<In> fin(ins.begin(), ins.end());
-  Function f = function(fin, {out});
-  std::vector<Arg> a(args.begin(), args.end());
-  return f(a).at(0);
-}
-
-std::vector<double> values(const NDArray& a) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < a.size(); ++i) v.push_back(a.item_double(i));
-  return v;
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no exception";
+  return make_constant(arr(v, std::move(s)));
 }
 
 // ---- The table.
@@ -232,17 +204,17 @@ TEST(ElemwiseTypes, NameSpellsParameters) {
 TEST(ElemwiseEval, IntegerFloorDivisionAndModFollowPython) {
   Var a = constant<int32_t>({7, -7, 7, -7, 5, 0}, {6});
   Var b = constant<int32_t>({2, 2, -2, -2, 0, 3}, {6});
-  EXPECT_EQ(values(eval(int_div(a, b))), (std::vector<double>{3, -4, -4, 3, 0, 0}));
-  EXPECT_EQ(values(eval(mod(a, b))), (std::vector<double>{1, 1, -1, -1, 0, 0}));
-  NDArray q = eval(int_div(a, b));
+  EXPECT_EQ(values(run1({}, int_div(a, b))), (std::vector<double>{3, -4, -4, 3, 0, 0}));
+  EXPECT_EQ(values(run1({}, mod(a, b))), (std::vector<double>{1, 1, -1, -1, 0, 0}));
+  NDArray q = run1({}, int_div(a, b));
   EXPECT_EQ(q.dtype(), DType::Int32);
 }
 
 TEST(ElemwiseEval, FloatFloorDivisionAndMod) {
   Var a = constant<double>({7.5, 7.5, -7.5, 1.0}, {4});
   Var b = constant<double>({2.0, -2.0, 2.0, 0.0}, {4});
-  std::vector<double> q = values(eval(int_div(a, b)));
-  std::vector<double> r = values(eval(mod(a, b)));
+  std::vector<double> q = values(run1({}, int_div(a, b)));
+  std::vector<double> r = values(run1({}, mod(a, b)));
   EXPECT_EQ(q[0], 3.0);
   EXPECT_EQ(q[1], -4.0);
   EXPECT_EQ(q[2], -4.0);
@@ -256,9 +228,9 @@ TEST(ElemwiseEval, FloatFloorDivisionAndMod) {
 TEST(ElemwiseEval, IntegerPowAndNegativeExponentError) {
   Var a = constant<int64_t>({2, -3, 0, 5}, {4});
   Var e = constant<int64_t>({10, 3, 0, 1}, {4});
-  EXPECT_EQ(values(eval(pow(a, e))), (std::vector<double>{1024, -27, 1, 5}));
+  EXPECT_EQ(values(run1({}, pow(a, e))), (std::vector<double>{1024, -27, 1, 5}));
   Var neg_e = constant<int64_t>({1, -1, 2, 1}, {4});
-  std::string msg = error_of<ValueError>([&] { eval(pow(a, neg_e)); });
+  std::string msg = error_of<ValueError>([&] { run1({}, pow(a, neg_e)); });
   EXPECT_NE(msg.find("Integers to negative integer powers are not allowed"),
             std::string::npos)
       << msg;
@@ -268,55 +240,55 @@ TEST(ElemwiseEval, IntegerPowAndNegativeExponentError) {
 TEST(ElemwiseEval, IntegersWrapAround) {
   Var a = constant<int8_t>({127, -128, 100}, {3});
   Var one = constant<int8_t>({1, 1, 1}, {3});
-  EXPECT_EQ(values(eval(add(a, one))), (std::vector<double>{-128, -127, 101}));
-  EXPECT_EQ(values(eval(neg(a))), (std::vector<double>{-127, -128, -100}));
-  EXPECT_EQ(values(eval(abs(a))), (std::vector<double>{127, -128, 100}));
-  EXPECT_EQ(values(eval(mul(a, a))), (std::vector<double>{1, 0, 16}));  // 10000 % 256
+  EXPECT_EQ(values(run1({}, add(a, one))), (std::vector<double>{-128, -127, 101}));
+  EXPECT_EQ(values(run1({}, neg(a))), (std::vector<double>{-127, -128, -100}));
+  EXPECT_EQ(values(run1({}, abs(a))), (std::vector<double>{127, -128, 100}));
+  EXPECT_EQ(values(run1({}, mul(a, a))), (std::vector<double>{1, 0, 16}));  // 10000 % 256
   Var u = constant<uint8_t>({0, 1, 200}, {3});
-  EXPECT_EQ(values(eval(neg(u))), (std::vector<double>{0, 255, 56}));
-  EXPECT_EQ(values(eval(pow(u, constant<uint8_t>({3, 3, 2}, {3})))),
+  EXPECT_EQ(values(run1({}, neg(u))), (std::vector<double>{0, 255, 56}));
+  EXPECT_EQ(values(run1({}, pow(u, constant<uint8_t>({3, 3, 2}, {3})))),
             (std::vector<double>{0, 1, 64}));  // 40000 % 256
 }
 
 TEST(ElemwiseEval, BoolArithmeticIsLogical) {
   Var a = constant<bool>({true, true, false, false}, {4});
   Var b = constant<bool>({true, false, true, false}, {4});
-  NDArray s = eval(add(a, b));
+  NDArray s = run1({}, add(a, b));
   EXPECT_EQ(s.dtype(), DType::Bool);
   EXPECT_EQ(values(s), (std::vector<double>{1, 1, 1, 0}));
-  EXPECT_EQ(values(eval(mul(a, b))), (std::vector<double>{1, 0, 0, 0}));
-  EXPECT_EQ(values(eval(xor_(a, b))), (std::vector<double>{0, 1, 1, 0}));
-  EXPECT_EQ(values(eval(invert(a))), (std::vector<double>{0, 0, 1, 1}));
+  EXPECT_EQ(values(run1({}, mul(a, b))), (std::vector<double>{1, 0, 0, 0}));
+  EXPECT_EQ(values(run1({}, xor_(a, b))), (std::vector<double>{0, 1, 1, 0}));
+  EXPECT_EQ(values(run1({}, invert(a))), (std::vector<double>{0, 0, 1, 1}));
   Var i = constant<int32_t>({0, 5, -1}, {3});
-  EXPECT_EQ(values(eval(invert(i))), (std::vector<double>{-1, -6, 0}));
+  EXPECT_EQ(values(run1({}, invert(i))), (std::vector<double>{-1, -6, 0}));
 }
 
 TEST(ElemwiseEval, RoundHalfToEvenFloorCeil) {
   Var x = constant<double>({0.5, 1.5, 2.5, -0.5, -1.5, -2.7}, {6});
-  EXPECT_EQ(values(eval(round(x))), (std::vector<double>{0, 2, 2, 0, -2, -3}));
-  EXPECT_EQ(values(eval(floor(x))), (std::vector<double>{0, 1, 2, -1, -2, -3}));
-  EXPECT_EQ(values(eval(ceil(x))), (std::vector<double>{1, 2, 3, 0, -1, -2}));
+  EXPECT_EQ(values(run1({}, round(x))), (std::vector<double>{0, 2, 2, 0, -2, -3}));
+  EXPECT_EQ(values(run1({}, floor(x))), (std::vector<double>{0, 1, 2, -1, -2, -3}));
+  EXPECT_EQ(values(run1({}, ceil(x))), (std::vector<double>{1, 2, 3, 0, -1, -2}));
   Var i = constant<int16_t>({-3, 4}, {2});
-  NDArray r = eval(floor(i));
+  NDArray r = run1({}, floor(i));
   EXPECT_EQ(r.dtype(), DType::Int16);
   EXPECT_EQ(values(r), (std::vector<double>{-3, 4}));
 }
 
 TEST(ElemwiseEval, SigmoidAndSoftplusAreStableAtTheExtremes) {
   Var x = constant<double>({-1000, -30, 0, 30, 1000}, {5});
-  std::vector<double> s = values(eval(sigmoid(x)));
+  std::vector<double> s = values(run1({}, sigmoid(x)));
   EXPECT_EQ(s[0], 0.0);
   EXPECT_NEAR(s[1], 9.357622968840175e-14, 1e-26);
   EXPECT_EQ(s[2], 0.5);
   EXPECT_EQ(s[4], 1.0);
-  std::vector<double> p = values(eval(softplus(x)));
+  std::vector<double> p = values(run1({}, softplus(x)));
   EXPECT_EQ(p[0], 0.0);
   EXPECT_NEAR(p[1], 9.357622968840175e-14, 1e-26);
   EXPECT_NEAR(p[2], std::log(2.0), 1e-15);
   EXPECT_NEAR(p[3], 30.000000000000092, 1e-12);
   EXPECT_EQ(p[4], 1000.0);
   Var xf = make_constant(NDArray::from_vector<float>({-1000.f, 1000.f}, {2}));
-  std::vector<double> pf = values(eval(softplus(xf)));
+  std::vector<double> pf = values(run1({}, softplus(xf)));
   EXPECT_EQ(pf[0], 0.0);
   EXPECT_EQ(pf[1], 1000.0);
 }
@@ -325,18 +297,18 @@ TEST(ElemwiseEval, MaximumMinimumPropagateNaN) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Var a = constant<double>({nan, 1, 3}, {3});
   Var b = constant<double>({1, nan, 2}, {3});
-  std::vector<double> mx = values(eval(maximum(a, b)));
-  std::vector<double> mn = values(eval(minimum(a, b)));
+  std::vector<double> mx = values(run1({}, maximum(a, b)));
+  std::vector<double> mn = values(run1({}, minimum(a, b)));
   EXPECT_TRUE(std::isnan(mx[0]) && std::isnan(mx[1]));
   EXPECT_TRUE(std::isnan(mn[0]) && std::isnan(mn[1]));
   EXPECT_EQ(mx[2], 3);
   EXPECT_EQ(mn[2], 2);
   std::vector<double> c =
-      values(eval(clip(a, constant<double>({0}, {1}), constant<double>({2.5}, {1}))));
+      values(run1({}, clip(a, constant<double>({0}, {1}), constant<double>({2.5}, {1}))));
   EXPECT_TRUE(std::isnan(c[0]));
   EXPECT_EQ(c[1], 1);
   EXPECT_EQ(c[2], 2.5);
-  std::vector<double> nans = values(eval(isnan(a)));
+  std::vector<double> nans = values(run1({}, isnan(a)));
   EXPECT_EQ(nans, (std::vector<double>{1, 0, 0}));
 }
 
@@ -344,14 +316,14 @@ TEST(ElemwiseEval, SwitchReadsConditionAsBoolAndCastTruncates) {
   Var c = constant<double>({0.5, 0.0, -2.0}, {3});
   Var a = constant<int32_t>({1, 2, 3}, {3});
   Var b = constant<int32_t>({-1, -2, -3}, {3});
-  NDArray r = eval(switch_(c, a, b));
+  NDArray r = run1({}, switch_(c, a, b));
   EXPECT_EQ(r.dtype(), DType::Int32);
   EXPECT_EQ(values(r), (std::vector<double>{1, -2, 3}));
   Var f = constant<double>({-1.7, 2.9, 300.0}, {3});
-  NDArray i = eval(cast(f, DType::Int8));
+  NDArray i = run1({}, cast(f, DType::Int8));
   EXPECT_EQ(i.dtype(), DType::Int8);
   EXPECT_EQ(values(i), (std::vector<double>{-1, 2, 44}));  // 300 wraps as NumPy's astype
-  EXPECT_EQ(values(eval(cast(f, DType::Bool))), (std::vector<double>{1, 1, 1}));
+  EXPECT_EQ(values(run1({}, cast(f, DType::Bool))), (std::vector<double>{1, 1, 1}));
 }
 
 TEST(ElemwiseEval, NonContiguousBroadcastAndEmptyInputs) {
@@ -404,10 +376,10 @@ TEST(ElemwiseEval, RuntimeShapeMismatchIsShapeError) {
   Var z = add(x, y);
   EXPECT_EQ(z.type().shape, (Shape{-1, -1}));
   NDArray a = NDArray::zeros(DType::Float64, {3, 4});
-  NDArray ok = eval(z, {x, y}, {a, NDArray::zeros(DType::Float64, {1})});
+  NDArray ok = run1({x, y}, z, {a, NDArray::zeros(DType::Float64, {1})});
   EXPECT_EQ(ok.shape(), (Shape{3, 4}));
   std::string msg = error_of<ShapeError>([&] {
-    eval(z, {x, y}, {a, NDArray::zeros(DType::Float64, {5})});
+    run1({x, y}, z, {a, NDArray::zeros(DType::Float64, {5})});
   });
   EXPECT_NE(msg.find("Elemwise{add}"), std::string::npos) << msg;
   EXPECT_NE(msg.find("(3, 4)"), std::string::npos) << msg;
@@ -478,7 +450,7 @@ TEST(ElemwiseOperators, EvaluateLikeTheBuilders) {
   Var x = input(DType::Float64, {3}, "x");
   Var r = (1.0 - x) * 2 + x % 2.0;
   NDArray a = NDArray::from_vector<double>({0.5, -3.0, 4.0}, {3});
-  EXPECT_EQ(values(eval(r, {x}, {a})), (std::vector<double>{1.5, 9.0, -6.0}));
+  EXPECT_EQ(values(run1({x}, r, {a})), (std::vector<double>{1.5, 9.0, -6.0}));
 }
 
 }  // namespace

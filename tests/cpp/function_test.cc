@@ -4,14 +4,15 @@
 
 #include "ops/op_util.h"
 #include "tests/cpp/test_ops.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
-using testing::plus;
+using namespace testing;
 
-NDArray vec(std::vector<float> v) {
-  return NDArray::from_vector(v, {static_cast<int64_t>(v.size())});
+NDArray vec(const std::vector<float>& v) {
+  return arr(v, {static_cast<int64_t>(v.size())});
 }
 
 TEST(Function, ComputesOutputsFromInputsAndShared) {
@@ -103,26 +104,15 @@ TEST(Function, BadGraphs) {
 TEST(Function, MissingInputMessageNamesVariableAndLine) {
   Var x = make_input(TensorType(DType::Float32, {-1}), "x");
   Var y = make_input(TensorType(DType::Float32, {-1}), "lonely");
-  try {
-    function({x}, {plus(x, y)});
-    FAIL();
-  } catch (const MissingInputError& e) {
-    std::string m = e.what();
-    EXPECT_NE(m.find("lonely"), std::string::npos) << m;
-    EXPECT_NE(m.find("function_test.cc"), std::string::npos) << m;
-  }
+  expect_error<MissingInputError>([&] { function({x}, {plus(x, y)}); },
+                                  {"lonely", "function_test.cc"});
 }
 
 TEST(Function, RuntimeErrorNamesNode) {
   Var x = make_input(TensorType(DType::Float32, {-1}), "x");
   Var y = make_input(TensorType(DType::Float32, {-1}), "y");
   Function f = function({x, y}, {plus(x, y)});
-  try {
-    f({vec({1, 2}), vec({1, 2, 3})});
-    FAIL();
-  } catch (const ShapeError& e) {
-    EXPECT_NE(std::string(e.what()).find("TestPlus"), std::string::npos);
-  }
+  expect_error<ShapeError>([&] { f({vec({1, 2}), vec({1, 2, 3})}); }, {"TestPlus"});
 }
 
 TEST(Function, OutputsNeverAliasCallerOrSharedMemory) {

@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "runtime/error.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace testing;
 using Bytes = std::string;
 
 // An IDX header: 00 00, the type code, ndim, then big-endian int32 dims.
@@ -72,17 +74,10 @@ class Idx : public ::testing::Test {
 
   // Expects read_idx(path) to throw IOError whose message names the file and
   // contains every fragment.
-  void expect_io_error(const std::string& path,
-                       const std::vector<std::string>& fragments) {
-    try {
-      read_idx(path);
-      FAIL() << "no IOError for " << path;
-    } catch (const IOError& e) {
-      const std::string msg = e.what();
-      EXPECT_NE(msg.find(path), std::string::npos) << msg;
-      for (const std::string& f : fragments)
-        EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
-    }
+  void expect_io_error(const std::string& path, std::vector<std::string> fragments) {
+    SCOPED_TRACE(path);
+    fragments.insert(fragments.begin(), path);
+    expect_error<IOError>([&] { read_idx(path); }, fragments);
   }
 
   fs::path dir_;
@@ -283,23 +278,13 @@ TEST_F(Idx, FindIdxFileSpellings) {
   // The exact name wins over the .gz.
   EXPECT_EQ(find_idx_file(dir_.string(), "train-labels-idx1-ubyte"),
             (dir_ / "train-labels-idx1-ubyte").string());
-  try {
-    find_idx_file(dir_.string(), "t10k-labels-idx1-ubyte");
-    FAIL();
-  } catch (const IOError& e) {
-    const std::string msg = e.what();
-    for (const char* name : {"t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte.gz",
-                             "t10k-labels.idx1-ubyte, t10k-labels.idx1-ubyte.gz"})
-      EXPECT_NE(msg.find(name), std::string::npos) << msg;
-    EXPECT_NE(msg.find(dir_.string()), std::string::npos) << msg;
-  }
-  try {
-    find_idx_file((dir_ / "missing").string(), "t10k-labels-idx1-ubyte");
-    FAIL();
-  } catch (const IOError& e) {
-    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos)
-        << e.what();
-  }
+  expect_error<IOError>(
+      [&] { find_idx_file(dir_.string(), "t10k-labels-idx1-ubyte"); },
+      {"t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte.gz",
+       "t10k-labels.idx1-ubyte, t10k-labels.idx1-ubyte.gz", dir_.string()});
+  expect_error<IOError>(
+      [&] { find_idx_file((dir_ / "missing").string(), "t10k-labels-idx1-ubyte"); },
+      {"does not exist"});
 }
 
 class FakeMnist : public Idx {
@@ -347,27 +332,14 @@ TEST_F(FakeMnist, SplitsAndScales) {
 
 TEST_F(FakeMnist, MissingTestFilesNamed) {
   write_set("train", 6, false, false);
-  try {
-    load_mnist(dir_.string());
-    FAIL();
-  } catch (const IOError& e) {
-    EXPECT_NE(std::string(e.what()).find("t10k-images-idx3-ubyte"), std::string::npos)
-        << e.what();
-  }
+  expect_error<IOError>([&] { load_mnist(dir_.string()); }, {"t10k-images-idx3-ubyte"});
 }
 
 TEST_F(FakeMnist, LabelCountMismatch) {
   write_set("train", 6, false, false);
   write_set("t10k", 3, false, false);
   write("t10k-labels-idx1-ubyte", idx_header(0x08, {2}) + Bytes{1, 2});
-  try {
-    load_mnist(dir_.string());
-    FAIL();
-  } catch (const IOError& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("3 images"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("2 labels"), std::string::npos) << msg;
-  }
+  expect_error<IOError>([&] { load_mnist(dir_.string()); }, {"3 images", "2 labels"});
 }
 
 TEST_F(FakeMnist, WrongImageDType) {
@@ -375,14 +347,8 @@ TEST_F(FakeMnist, WrongImageDType) {
   write_set("t10k", 3, false, false);
   write("t10k-images-idx3-ubyte",
         idx_header(0x0D, {1, 2, 2}) + big_endian<float>({1, 2, 3, 4}));
-  try {
-    load_mnist(dir_.string());
-    FAIL();
-  } catch (const IOError& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("does not hold MNIST images"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("float32 (1, 2, 2)"), std::string::npos) << msg;
-  }
+  expect_error<IOError>([&] { load_mnist(dir_.string()); },
+                        {"does not hold MNIST images", "float32 (1, 2, 2)"});
 }
 
 TEST(IdxFashionMnist, DefaultFolderLoads) {

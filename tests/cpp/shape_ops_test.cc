@@ -5,39 +5,12 @@
 #include "codegen/function.h"
 #include "ops/op_util.h"
 #include "runtime/error.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
-NDArray run1(const std::vector<Var>& ins, const Var& out,
-             const std::vector<NDArray>& args) {
-  FunctionOptions o;
-  o.on_unused_input = UnusedInput::Ignore;
-  std::vector<In> in(ins.begin(), ins.end());
-  std::vector<Arg> a(args.begin(), args.end());
-  return function(in, {out}, {}, o)(a).at(0);
-}
-
-std::vector<double> vals(const NDArray& a) {
-  std::vector<double> r;
-  for (int64_t i = 0; i < a.size(); ++i) r.push_back(a.item_double(i));
-  return r;
-}
-
-// Runs f and checks that it throws exactly E with every part in the message.
-template <class E, class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception thrown";
-  } catch (const E& e) {
-    for (const std::string& p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using namespace testing;
 
 Var matrix(DType d = DType::Float64) {
   return make_input(TensorType::unknown_shape(d, 2), "x");
@@ -51,7 +24,7 @@ TEST(ShapeOps, ReshapeWithMinusOneAndStaticShape) {
   EXPECT_EQ(y.type().shape, (Shape{3, 2}));
   NDArray r = run1({x}, y, {iota23()});
   EXPECT_EQ(r.shape(), (Shape{3, 2}));
-  EXPECT_EQ(vals(r), (std::vector<double>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(values(r), (std::vector<double>{0, 1, 2, 3, 4, 5}));
 }
 
 TEST(ShapeOps, ReshapeOfNonContiguousInputCopiesInCOrder) {
@@ -59,7 +32,7 @@ TEST(ShapeOps, ReshapeOfNonContiguousInputCopiesInCOrder) {
   Var y = reshape(x, {-1});
   EXPECT_EQ(y.type().shape, (Shape{-1}));
   NDArray t = iota23().transpose({1, 0});  // [[0,3],[1,4],[2,5]]
-  EXPECT_EQ(vals(run1({x}, y, {t})), (std::vector<double>{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(values(run1({x}, y, {t})), (std::vector<double>{0, 3, 1, 4, 2, 5}));
 }
 
 TEST(ShapeOps, ReshapeSymbolicShapeVector) {
@@ -109,7 +82,7 @@ TEST(ShapeOps, DimShuffleAddsDropsAndPermutes) {
   NDArray a = NDArray::from_vector<double>({0, 1, 2, 3, 4, 5}, {2, 1, 3});
   NDArray r = run1({x}, y, {a});
   EXPECT_EQ(r.shape(), (Shape{3, 1, 2}));
-  EXPECT_EQ(vals(r), (std::vector<double>{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(values(r), (std::vector<double>{0, 3, 1, 4, 2, 5}));
   EXPECT_EQ(y->owner->op->name(), "DimShuffle{2,x,0;ndim=3}");
 }
 
@@ -129,8 +102,9 @@ TEST(ShapeOps, TransposeDefaultReversesAndAcceptsNegativeAxes) {
   Var x = matrix();
   NDArray r = run1({x}, transpose(x), {iota23()});
   EXPECT_EQ(r.shape(), (Shape{3, 2}));
-  EXPECT_EQ(vals(r), (std::vector<double>{0, 3, 1, 4, 2, 5}));
-  EXPECT_EQ(vals(run1({x}, transpose(x, std::vector<int>{-1, 0}), {iota23()})), vals(r));
+  EXPECT_EQ(values(r), (std::vector<double>{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(values(run1({x}, transpose(x, std::vector<int>{-1, 0}), {iota23()})),
+            values(r));
   expect_error<ValueError>([&] { transpose(x, std::vector<int>{0}); }, {"axes has 1"});
   expect_error<ValueError>(
       [&] {
@@ -143,7 +117,7 @@ TEST(ShapeOps, ShapeAndShapeI) {
   Var x = matrix();
   NDArray s = run1({x}, shape(x), {iota23()});
   EXPECT_EQ(s.dtype(), DType::Int64);
-  EXPECT_EQ(vals(s), (std::vector<double>{2, 3}));
+  EXPECT_EQ(values(s), (std::vector<double>{2, 3}));
   EXPECT_EQ(run1({x}, shape_i(x, -1), {iota23()}).item_int(), 3);
   expect_error<IndexError>([&] { shape_i(x, 2); }, {"axis 2"});
 }
@@ -153,7 +127,7 @@ TEST(ShapeOps, MakeVectorCastsAndRefusesFloatIntoInt) {
   Var v = make_vector({a, scalar_literal(7, true)}, DType::Float32);
   EXPECT_EQ(v.type(), TensorType(DType::Float32, {2}));
   NDArray r = run1({a}, v, {NDArray::scalar(DType::Int32, -2)});
-  EXPECT_EQ(vals(r), (std::vector<double>{-2, 7}));
+  EXPECT_EQ(values(r), (std::vector<double>{-2, 7}));
   expect_error<TypeError>(
       [&] { make_vector({scalar_literal(1.5, false)}, DType::Int64); },
       {"float64", "int64"});
@@ -168,7 +142,7 @@ TEST(ShapeOps, ConcatenatePromotesAndChecksShapes) {
   NDArray yv = NDArray::from_vector<int32_t>({7, 8}, {2, 1});
   NDArray r = run1({x, y}, j, {iota23(), yv});
   EXPECT_EQ(r.shape(), (Shape{2, 4}));
-  EXPECT_EQ(vals(r), (std::vector<double>{0, 1, 2, 7, 3, 4, 5, 8}));
+  EXPECT_EQ(values(r), (std::vector<double>{0, 1, 2, 7, 3, 4, 5, 8}));
   // Run-time mismatch of a non-join dim.
   NDArray bad = NDArray::from_vector<int32_t>({7, 8, 9}, {3, 1});
   expect_error<ShapeError>(
@@ -203,9 +177,9 @@ TEST(ShapeOps, StackAddsAnAxis) {
   NDArray bv = NDArray::from_vector<double>({3, 4}, {2});
   NDArray r0 = run1({a, b}, stack({a, b}), {av, bv});
   EXPECT_EQ(r0.shape(), (Shape{2, 2}));
-  EXPECT_EQ(vals(r0), (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(values(r0), (std::vector<double>{1, 2, 3, 4}));
   NDArray r1 = run1({a, b}, stack({a, b}, -1), {av, bv});
-  EXPECT_EQ(vals(r1), (std::vector<double>{1, 3, 2, 4}));
+  EXPECT_EQ(values(r1), (std::vector<double>{1, 3, 2, 4}));
   Var c = make_input(TensorType(DType::Float64, {3}), "c");
   Var d = make_input(TensorType(DType::Float64, {2}), "d");
   expect_error<ShapeError>([&] { stack({c, d}); }, {"same shape", "(3,)", "(2,)"});
@@ -215,19 +189,19 @@ TEST(ShapeOps, StackAddsAnAxis) {
 TEST(ShapeOps, ArangeIntFloatAndNegativeSteps) {
   Var r = arange(2, 11, 3);
   EXPECT_EQ(r.type(), TensorType(DType::Int64, {3}));
-  EXPECT_EQ(vals(run1({}, r, {})), (std::vector<double>{2, 5, 8}));
-  EXPECT_EQ(vals(run1({}, arange(5, -2, -2), {})), (std::vector<double>{5, 3, 1, -1}));
+  EXPECT_EQ(values(run1({}, r, {})), (std::vector<double>{2, 5, 8}));
+  EXPECT_EQ(values(run1({}, arange(5, -2, -2), {})), (std::vector<double>{5, 3, 1, -1}));
   EXPECT_EQ(run1({}, arange(3, 3, 1), {}).size(), 0);
   EXPECT_EQ(run1({}, arange(0, 5, -1), {}).size(), 0);
   Var f = arange(scalar_literal(1, false), scalar_literal(0, false),
                  scalar_literal(-0.25, false));
   EXPECT_EQ(f.type(), TensorType(DType::Float64, {4}));
-  EXPECT_EQ(vals(run1({}, f, {})), (std::vector<double>{1, 0.75, 0.5, 0.25}));
+  EXPECT_EQ(values(run1({}, f, {})), (std::vector<double>{1, 0.75, 0.5, 0.25}));
   // Symbolic stop: unknown length; the dtype follows the input.
   Var n = make_input(TensorType(DType::Int32, {}), "n");
   Var s = arange(n);
   EXPECT_EQ(s.type(), TensorType(DType::Int32, {-1}));
-  EXPECT_EQ(vals(run1({n}, s, {NDArray::scalar(DType::Int32, 4)})),
+  EXPECT_EQ(values(run1({n}, s, {NDArray::scalar(DType::Int32, 4)})),
             (std::vector<double>{0, 1, 2, 3}));
 }
 
@@ -248,7 +222,7 @@ TEST(ShapeOps, AllocBroadcastsTheValue) {
   NDArray r = run1(
       {v, n}, a,
       {NDArray::from_vector<float>({1, 2, 3}, {3}), NDArray::scalar(DType::Int64, 2)});
-  EXPECT_EQ(vals(r), (std::vector<double>{1, 2, 3, 1, 2, 3}));
+  EXPECT_EQ(values(r), (std::vector<double>{1, 2, 3, 1, 2, 3}));
   expect_error<ShapeError>(
       [&] {
         run1(
@@ -275,15 +249,15 @@ TEST(ShapeOps, AllocBroadcastsTheValue) {
 TEST(ShapeOps, ZerosOnesAndLike) {
   Var z = zeros(std::vector<int64_t>{2, 2}, DType::Int32);
   EXPECT_EQ(z.type(), TensorType(DType::Int32, {2, 2}));
-  EXPECT_EQ(vals(run1({}, z, {})), (std::vector<double>{0, 0, 0, 0}));
-  EXPECT_EQ(vals(run1({}, ones(std::vector<int64_t>{3}, DType::Float32), {})),
+  EXPECT_EQ(values(run1({}, z, {})), (std::vector<double>{0, 0, 0, 0}));
+  EXPECT_EQ(values(run1({}, ones(std::vector<int64_t>{3}, DType::Float32), {})),
             (std::vector<double>{1, 1, 1}));
   Var x = make_input(TensorType(DType::Float32, {-1, 3}), "x");
   Var ol = ones_like(x, DType::Int64);
   EXPECT_EQ(ol.type(), TensorType(DType::Int64, {-1, 3}));
   NDArray r = run1({x}, ol, {NDArray::zeros(DType::Float32, {2, 3})});
   EXPECT_EQ(r.shape(), (Shape{2, 3}));
-  EXPECT_EQ(vals(r), (std::vector<double>(6, 1)));
+  EXPECT_EQ(values(r), (std::vector<double>(6, 1)));
   EXPECT_EQ(zeros_like(x).type(), x.type());
 }
 
@@ -292,7 +266,7 @@ TEST(ShapeOps, FillBroadcastsAndPromotes) {
   Var f = fill(m, scalar_literal(1.5, false));
   EXPECT_EQ(f.type(), TensorType(DType::Float64, {-1, 2}));
   NDArray r = run1({m}, f, {NDArray::zeros(DType::Int32, {3, 2})});
-  EXPECT_EQ(vals(r), (std::vector<double>(6, 1.5)));
+  EXPECT_EQ(values(r), (std::vector<double>(6, 1.5)));
   Var v = make_input(TensorType(DType::Int32, {3}), "v");
   expect_error<ShapeError>([&] { fill(m, v); }, {"do not broadcast"});
 }
@@ -301,12 +275,12 @@ TEST(ShapeOps, RepeatScalarVectorAndFlattened) {
   Var x = matrix();
   NDArray r = run1({x}, repeat(x, scalar_literal(2, true), 1), {iota23()});
   EXPECT_EQ(r.shape(), (Shape{2, 6}));
-  EXPECT_EQ(vals(r), (std::vector<double>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5}));
+  EXPECT_EQ(values(r), (std::vector<double>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5}));
   NDArray q = run1({x}, repeat(x, int_vector_constant({0, 2}), 0), {iota23()});
   EXPECT_EQ(q.shape(), (Shape{2, 3}));
-  EXPECT_EQ(vals(q), (std::vector<double>{3, 4, 5, 3, 4, 5}));
+  EXPECT_EQ(values(q), (std::vector<double>{3, 4, 5, 3, 4, 5}));
   NDArray f = run1({x}, repeat(x, scalar_literal(2, true)), {iota23().transpose({1, 0})});
-  EXPECT_EQ(vals(f), (std::vector<double>{0, 0, 3, 3, 1, 1, 4, 4, 2, 2, 5, 5}));
+  EXPECT_EQ(values(f), (std::vector<double>{0, 0, 3, 3, 1, 1, 4, 4, 2, 2, 5, 5}));
   Var k = make_input(TensorType(DType::Float64, {2, 3}), "k");
   EXPECT_EQ(repeat(k, int_vector_constant({1, 0, 4}), 1).type().shape, (Shape{2, 5}));
   expect_error<ShapeError>(
@@ -331,7 +305,7 @@ TEST(ShapeOps, TileLikeNumPy) {
   EXPECT_EQ(t.type().shape, (Shape{2, -1}));
   NDArray r = run1({x}, t, {NDArray::from_vector<double>({1, 2}, {2})});
   EXPECT_EQ(r.shape(), (Shape{2, 4}));
-  EXPECT_EQ(vals(r), (std::vector<double>{1, 2, 1, 2, 1, 2, 1, 2}));
+  EXPECT_EQ(values(r), (std::vector<double>{1, 2, 1, 2, 1, 2, 1, 2}));
   Var m = make_input(TensorType(DType::Float64, {2, 3}), "m");
   EXPECT_EQ(tile(m, {2}).type().shape, (Shape{2, 6}));
   EXPECT_EQ(tile(m, {0, 1}).type().shape, (Shape{0, 3}));

@@ -6,38 +6,12 @@
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
 #include "runtime/error.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
-NDArray run1(const std::vector<Var>& ins, const Var& out,
-             const std::vector<NDArray>& args) {
-  FunctionOptions o;
-  o.on_unused_input = UnusedInput::Ignore;
-  std::vector<In> in(ins.begin(), ins.end());
-  std::vector<Arg> a(args.begin(), args.end());
-  return function(in, {out}, {}, o)(a).at(0);
-}
-
-std::vector<double> vals(const NDArray& a) {
-  std::vector<double> r;
-  for (int64_t i = 0; i < a.size(); ++i) r.push_back(a.item_double(i));
-  return r;
-}
-
-template <class E, class F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception thrown";
-  } catch (const E& e) {
-    for (const std::string& p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
+using namespace testing;
 
 Var matrix() { return make_input(TensorType::unknown_shape(DType::Float64, 2), "x"); }
 Var iscalar(const std::string& name) {
@@ -56,19 +30,19 @@ TEST(Subtensor, IntAndSliceGiveAView) {
   Var y = subtensor(x, {idx(-1), slice(1, std::nullopt, 2)});  // x[-1, 1::2]
   EXPECT_TRUE(y->owner->op->is_view());
   EXPECT_EQ(y.type().shape, (Shape{-1}));
-  EXPECT_EQ(vals(run1({x}, y, {iota34()})), (std::vector<double>{9, 11}));
+  EXPECT_EQ(values(run1({x}, y, {iota34()})), (std::vector<double>{9, 11}));
 }
 
 TEST(Subtensor, NegativeStepsAndClamping) {
   Var x = make_input(TensorType(DType::Float64, {3, 4}), "x");
   Var rev = subtensor(x, {slice({}, {}, -1)});  // x[::-1]
   EXPECT_EQ(rev.type().shape, (Shape{3, 4}));
-  EXPECT_EQ(vals(run1({x}, rev, {iota34()})),
+  EXPECT_EQ(values(run1({x}, rev, {iota34()})),
             (std::vector<double>{8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3}));
   // x[0, 10:-10:-3] -> indices 3, 0
   Var y = subtensor(x, {idx(0), slice(10, -10, -3)});
   EXPECT_EQ(y.type().shape, (Shape{2}));
-  EXPECT_EQ(vals(run1({x}, y, {iota34()})), (std::vector<double>{3, 0}));
+  EXPECT_EQ(values(run1({x}, y, {iota34()})), (std::vector<double>{3, 0}));
   // x[5:] is empty, x[:, -100:2] is the first two columns.
   EXPECT_EQ(subtensor(x, {slice(5)}).type().shape, (Shape{0, 4}));
   EXPECT_EQ(subtensor(x, {slice(), slice(-100, 2)}).type().shape, (Shape{3, 2}));
@@ -99,7 +73,7 @@ TEST(Subtensor, NewAxisAndEllipsis) {
   EXPECT_EQ(y.ndim(), 2);
   NDArray r = run1({x}, y, {iota34()});
   EXPECT_EQ(r.shape(), (Shape{3, 1}));
-  EXPECT_EQ(vals(r), (std::vector<double>{1, 5, 9}));
+  EXPECT_EQ(values(r), (std::vector<double>{1, 5, 9}));
   expect_error<IndexError>(
       [&] {
         subtensor(x, {ellipsis(), ellipsis()});
@@ -138,7 +112,7 @@ TEST(Subtensor, AdvancedVectorOnAxis0) {
   EXPECT_FALSE(y->owner->op->is_view());
   NDArray r = run1({x}, y, {iota34()});
   EXPECT_EQ(r.shape(), (Shape{3, 4}));
-  EXPECT_EQ(vals(r), (std::vector<double>{8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11}));
+  EXPECT_EQ(values(r), (std::vector<double>{8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11}));
 }
 
 TEST(Subtensor, AdvancedPairPicksElements) {
@@ -148,7 +122,7 @@ TEST(Subtensor, AdvancedPairPicksElements) {
   Var r = subtensor(p, {idx(arange(shape_i(p, 0))), idx(yv)});
   NDArray out =
       run1({p, yv}, r, {iota34(), NDArray::from_vector<int32_t>({3, -4, 1}, {3})});
-  EXPECT_EQ(vals(out), (std::vector<double>{3, 4, 9}));
+  EXPECT_EQ(values(out), (std::vector<double>{3, 4, 9}));
   expect_error<IndexError>(
       [&] {
         run1({p, yv}, r, {iota34(), NDArray::from_vector<int32_t>({0, 4, 0}, {3})});
@@ -178,9 +152,10 @@ TEST(Subtensor, AdvancedPlacementFollowsNumPy) {
   for (int i = 0; i < 24; ++i) v[i] = i;
   NDArray xv = NDArray::from_vector(v, {2, 3, 4});
   // b[i, j] = x[[0,1][i], j, [1,3][i]]
-  EXPECT_EQ(vals(run1({x}, b, {xv})), (std::vector<double>{1, 5, 9, 15, 19, 23}));
+  EXPECT_EQ(values(run1({x}, b, {xv})), (std::vector<double>{1, 5, 9, 15, 19, 23}));
   // c[i, j] = x[0, j, [1,2,3][i]]
-  EXPECT_EQ(vals(run1({x}, c, {xv})), (std::vector<double>{1, 5, 9, 2, 6, 10, 3, 7, 11}));
+  EXPECT_EQ(values(run1({x}, c, {xv})),
+            (std::vector<double>{1, 5, 9, 2, 6, 10, 3, 7, 11}));
   expect_error<IndexError>([&] { subtensor(x, {idx(std::vector<int64_t>{2})}); },
                            {"index 2 is out of bounds for axis 0 with size 2"});
 }
@@ -190,12 +165,12 @@ TEST(Subtensor, SetAndIncBasic) {
   NDArray xv = iota34();
   Var s = set_subtensor(subtensor(x, {slice(1), idx(0)}), scalar_literal(-1, true));
   NDArray r = run1({x}, s, {xv});
-  EXPECT_EQ(vals(r), (std::vector<double>{0, 1, 2, 3, -1, 5, 6, 7, -1, 9, 10, 11}));
+  EXPECT_EQ(values(r), (std::vector<double>{0, 1, 2, 3, -1, 5, 6, 7, -1, 9, 10, 11}));
   EXPECT_EQ(xv.item_double(4), 4) << "x must not be mutated";
   Var yv = make_input(TensorType(DType::Float64, {-1}), "y");
   Var i = inc_subtensor(subtensor(x, {idx(1)}), yv);
   NDArray q = run1({x, yv}, i, {xv, NDArray::from_vector<double>({10, 20, 30, 40}, {4})});
-  EXPECT_EQ(vals(q), (std::vector<double>{0, 1, 2, 3, 14, 25, 36, 47, 8, 9, 10, 11}));
+  EXPECT_EQ(values(q), (std::vector<double>{0, 1, 2, 3, 14, 25, 36, 47, 8, 9, 10, 11}));
   expect_error<ShapeError>(
       [&] {
         run1({x, yv}, i, {xv, NDArray::from_vector<double>({1, 2, 3}, {3})});
@@ -209,9 +184,9 @@ TEST(Subtensor, SetAndIncAdvancedWithDuplicates) {
   Var sub = subtensor(x, {idx(std::vector<int64_t>{1, 3, 1, -1})});
   Var y = make_input(TensorType(DType::Float64, {-1}), "y");
   NDArray yv = NDArray::from_vector<double>({1, 2, 3, 4}, {4});
-  EXPECT_EQ(vals(run1({x, y}, inc_subtensor(sub, y), {xv, yv})),
+  EXPECT_EQ(values(run1({x, y}, inc_subtensor(sub, y), {xv, yv})),
             (std::vector<double>{0, 4, 0, 6}));
-  EXPECT_EQ(vals(run1({x, y}, set_subtensor(sub, y), {xv, yv})),
+  EXPECT_EQ(values(run1({x, y}, set_subtensor(sub, y), {xv, yv})),
             (std::vector<double>{0, 3, 0, 4}));
 }
 

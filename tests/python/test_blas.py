@@ -1,19 +1,15 @@
 """dot, batched_dot and outer against NumPy."""
+import functools
+
 import numpy as np
 import pytest
 
 import theanine
 import theanine.tensor as T
+from helpers import random_values
 
 rng = np.random.default_rng(99)
-
-
-def random(dtype, shape):
-    if dtype == "bool":
-        return rng.random(shape) > 0.5
-    if dtype.startswith("int"):
-        return rng.integers(-4, 5, size=shape).astype(dtype)
-    return rng.standard_normal(shape).astype(dtype)
+data = functools.partial(random_values, rng, ints=(-4, 5))
 
 
 def tol(dtype):
@@ -60,8 +56,8 @@ def test_dot_matches_numpy(dtype, shapes):
     out = T.dot(a, b)
     assert out.dtype == dtype
     f = theanine.function([a, b], out)
-    for wa, va in variants(random(dtype, sa)):
-        for wb, vb in variants(random(dtype, sb)):
+    for wa, va in variants(data(sa, dtype)):
+        for wb, vb in variants(data(sb, dtype)):
             want = np.dot(va, vb)
             got = np.asarray(f(va, vb))
             assert got.shape == want.shape, (wa, wb)
@@ -75,8 +71,8 @@ def test_dot_of_larger_transposed_matrices():
         a = T.tensor(dtype, shape=(None, None))
         b = T.tensor(dtype, shape=(None, None))
         f = theanine.function([a, b], T.dot(a, b))
-        va = random(dtype, (130, 70))
-        vb = random(dtype, (90, 70))
+        va = data((130, 70), dtype)
+        vb = data((90, 70), dtype)
         for x, y in [(va, vb.T), (va.T.copy().T, vb.T), (va[::2], vb[::-1].T)]:
             np.testing.assert_allclose(f(x, y), np.dot(x.astype("float64"), y.astype("float64")),
                                        rtol=1e-4 if dtype == "float32" else 1e-10,
@@ -88,7 +84,7 @@ def test_dot_dtype_promotion_and_python_numbers():
     assert T.dot(x, T.ivector()).dtype == "float64"
     assert T.dot(x, T.fvector()).dtype == "float32"
     assert T.dot(x, 2).dtype == "float32"
-    v = random("float32", (2, 3))
+    v = data((2, 3), "float32")
     np.testing.assert_allclose(theanine.function([x], T.dot(x, 2))(v), v * 2)
     np.testing.assert_allclose(theanine.function([x], T.dot(x, [1, 2, 3]))(v),
                                np.dot(v, np.array([1, 2, 3], dtype="float32")), rtol=1e-6)
@@ -152,8 +148,8 @@ def test_batched_dot_matches_einsum(dtype, shapes):
     a = T.tensor(dtype, shape=(None,) * len(sa))
     b = T.tensor(dtype, shape=(None,) * len(sb))
     f = theanine.function([a, b], T.batched_dot(a, b))
-    for wa, va in variants(random(dtype, sa)):
-        for wb, vb in variants(random(dtype, sb)):
+    for wa, va in variants(data(sa, dtype)):
+        for wb, vb in variants(data(sb, dtype)):
             want = batched_reference(va, vb)
             got = np.asarray(f(va, vb))
             assert got.shape == want.shape
@@ -186,8 +182,8 @@ def test_outer_matches_numpy(dtype, shapes):
     a = T.tensor(dtype, shape=(None,) * len(sa))
     b = T.tensor(dtype, shape=(None,) * len(sb))
     f = theanine.function([a, b], T.outer(a, b))
-    for wa, va in variants(random(dtype, sa)):
-        vb = random(dtype, sb)
+    for wa, va in variants(data(sa, dtype)):
+        vb = data(sb, dtype)
         want = np.outer(va, vb)
         got = np.asarray(f(va, vb))
         assert got.dtype == want.dtype

@@ -1,24 +1,18 @@
 """Shape ops against NumPy: reshape, flatten, dimshuffle/transpose, shape, make_vector,
 join/stack, arange, alloc/zeros/ones/fill, repeat and tile, on random data including
 size-0 and size-1 dims and non-contiguous inputs."""
+import functools
+
 import numpy as np
 import pytest
 
 import theanine
 import theanine.tensor as T
 from theanine import _core
+from helpers import fn, random_values, tensor
 
 rng = np.random.default_rng(1234)
-
-
-def fn(inputs, outputs):
-    return theanine.function(inputs, outputs, on_unused_input="ignore")
-
-
-def data(shape, dtype="float64"):
-    if np.dtype(dtype).kind == "f":
-        return rng.standard_normal(shape).astype(dtype)
-    return rng.integers(-5, 6, shape).astype(dtype)
+data = functools.partial(random_values, rng)
 
 
 def layouts(a):
@@ -32,10 +26,6 @@ def layouts(a):
         big[..., ::2] = a
         out.append(big[..., ::2])
     return out
-
-
-def tensor(dtype, ndim, name="x"):
-    return T.tensor(dtype, shape=(None,) * ndim, name=name)
 
 
 SHAPES = [(2, 3, 4), (0, 3, 2), (1, 5, 1), (3, 1, 0)]

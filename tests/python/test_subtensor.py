@@ -1,6 +1,7 @@
 """Indexing against NumPy: basic slicing (constant and symbolic bounds), integer and
 newaxis/ellipsis keys, advanced integer-array indexing, set_subtensor/inc_subtensor,
 and the errors."""
+import functools
 import itertools
 
 import numpy as np
@@ -8,20 +9,10 @@ import pytest
 
 import theanine
 import theanine.tensor as T
+from helpers import fn, random_values, tensor
 
 rng = np.random.default_rng(99)
-
-
-def fn(inputs, outputs):
-    return theanine.function(inputs, outputs, on_unused_input="ignore")
-
-
-def tensor(dtype, ndim, name="x", shape=None):
-    return T.tensor(dtype, shape=shape or (None,) * ndim, name=name)
-
-
-def data(shape, dtype="float64"):
-    return rng.standard_normal(shape).astype(dtype)
+data = functools.partial(random_values, rng)
 
 
 def noncontig(a):

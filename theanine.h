@@ -5,14 +5,15 @@
 //   using namespace theanine;
 //   Var x = make_input(TensorType(DType::Float32, {-1, 784}), "x");
 //   Var W = make_shared(NDArray::zeros(DType::Float32, {784, 10}), "W");
-//   Var cost = mean(sqr(dot(x, W)));
-//   Function f = function({x}, {cost}, {{W, W - 0.1 * W}});
+//   Var cost = mean(sqr(dot(x, W) - 1.0));
+//   Function f = function({x}, {cost}, {{W, W - 0.1 * grad(cost, W)}});
 #include "codegen/function.h"
 #include "graph/fgraph.h"
 #include "graph/op.h"
 #include "graph/variable.h"
 #include "ops/blas.h"
 #include "ops/elemwise.h"
+#include "ops/gradient.h"
 #include "ops/op_util.h"
 #include "ops/operators.h"
 #include "ops/reduce.h"

@@ -1,11 +1,10 @@
 #!/usr/bin/env python3
 """Softmax regression (784 -> 10) on an MNIST-format folder, trained by minibatch
-SGD as in the classic Theano tutorial, with the gradient derived by hand:
+SGD as in the classic Theano tutorial:
 
     p    = softmax(X W + b)
     cost = mean_i -log p[i, y_i]
-    dcost/dz = (p - onehot(y)) / n,  so  gW = X.T (p - onehot(y)) / n,
-                                         gb = mean(p - onehot(y), axis=0)
+    W, b <- W - lr dcost/dW, b - lr dcost/db   (gradients from T.grad)
 
     python3 examples/logreg.py [--data DIR] [--epochs 10] [--batch-size 600] [--lr 0.13]
 """
@@ -48,16 +47,15 @@ def build(n_in, train_x, train_y, batch_size, lr):
     index = T.lscalar("index")
 
     z = T.dot(X, W) + b
-    # exp(z - max z) keeps the exponentials finite; the softmax is unchanged.
-    e = T.exp(z - T.max(z, axis=1, keepdims=True))
-    p = e / T.sum(e, axis=1, keepdims=True)
+    # log softmax computed stably: shifting by max z keeps exp finite, and
+    # taking the log before any exp underflows keeps the gradient finite.
+    shifted = z - T.max(z, axis=1, keepdims=True)
+    log_p = shifted - T.log(T.sum(T.exp(shifted), axis=1, keepdims=True))
+    p = T.exp(log_p)
     n = X.shape[0]
-    cost = -T.mean(T.log(p)[T.arange(n), y])
+    cost = -T.mean(log_p[T.arange(n), y])
 
-    onehot = T.cast(T.eq(y.dimshuffle(0, "x"), T.arange(N_CLASSES).dimshuffle("x", 0)), floatX)
-    delta = p - onehot
-    g_W = T.dot(X.T, delta) / T.cast(n, floatX)
-    g_b = T.mean(delta, axis=0)
+    g_W, g_b = T.grad(cost, [W, b])
 
     errors = T.mean(T.neq(T.argmax(p, axis=1), y))
 

@@ -4,7 +4,10 @@
 #include <limits>
 #include <type_traits>
 
+#include "ops/elemwise.h"
+#include "ops/gradient.h"
 #include "ops/op_util.h"
+#include "ops/reduce.h"
 #include "ops/shape_ops.h"
 #include "ops/shape_util.h"
 #include "runtime/error.h"
@@ -105,6 +108,15 @@ std::vector<NDArray> ARangeOp::perform(const Apply& node,
   return {out};
 }
 
+// out[i] = start + i * step: start and step get their share of every element;
+// stop only decides the length, so it gets no gradient (Theano's convention).
+std::vector<Var> ARangeOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  const Var& g = gz[0];
+  Var steps = arange(scalar_constant(0, DType::Int64), shape_i(node.output(0), 0),
+                     scalar_constant(1, DType::Int64), g.dtype());
+  return {sum(g), Var(), sum(mul(g, steps))};
+}
+
 Var arange(const Var& start, const Var& stop, const Var& step, std::optional<DType> dtype,
            const Here& loc) {
   require_var(start, "arange: start");
@@ -184,6 +196,12 @@ std::vector<NDArray> AllocOp::perform(const Apply& node,
   return {out};
 }
 
+std::vector<Var> AllocOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  std::vector<Var> r(node.inputs.size());
+  r[0] = sum_to(gz[0], node.inputs[0]);
+  return r;
+}
+
 Var alloc(const Var& value, const std::vector<Var>& shape, const Here& loc) {
   require_var(value, "alloc: value");
   std::vector<Var> ins{value};
@@ -202,8 +220,9 @@ std::vector<Var> shape_constants(const std::vector<int64_t>& shape, const Here& 
   return r;
 }
 
-// x's shape as scalars: constants where known, Shape_i nodes elsewhere.
-std::vector<Var> shape_of(const Var& x, const Here& loc) {
+}  // namespace
+
+std::vector<Var> shape_util::shape_scalars(const Var& x, const Here& loc) {
   std::vector<Var> r;
   for (int d = 0; d < x.ndim(); ++d) {
     int64_t s = x.type().shape[d];
@@ -212,7 +231,10 @@ std::vector<Var> shape_of(const Var& x, const Here& loc) {
   }
   return r;
 }
-}  // namespace
+
+Var shape_util::shape_vector(const Var& x, const Here& loc) {
+  return make_vector(shape_scalars(x, loc), DType::Int64, loc);
+}
 
 Var zeros(const std::vector<Var>& shape, DType dtype, const Here& loc) {
   return alloc(scalar_constant(0, dtype, loc), shape, loc);
@@ -229,12 +251,12 @@ Var ones(const std::vector<int64_t>& shape, DType dtype, const Here& loc) {
 
 Var zeros_like(const Var& x, std::optional<DType> dtype, const Here& loc) {
   require_var(x, "zeros_like: x");
-  return zeros(shape_of(x, loc), dtype.value_or(x.dtype()), loc);
+  return zeros(shape_util::shape_scalars(x, loc), dtype.value_or(x.dtype()), loc);
 }
 
 Var ones_like(const Var& x, std::optional<DType> dtype, const Here& loc) {
   require_var(x, "ones_like: x");
-  return ones(shape_of(x, loc), dtype.value_or(x.dtype()), loc);
+  return ones(shape_util::shape_scalars(x, loc), dtype.value_or(x.dtype()), loc);
 }
 
 // ---- Fill
@@ -265,6 +287,11 @@ std::vector<NDArray> FillOp::perform(const Apply& node,
   NDArray out = NDArray::empty(node.output_ptr(0)->type.dtype, s);
   out.assign(inputs[1]);
   return {out};
+}
+
+// The model lends only its shape.
+std::vector<Var> FillOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  return {Var(), sum_to(gz[0], node.inputs[1])};
 }
 
 Var fill(const Var& model, const Var& value, const Here& loc) {

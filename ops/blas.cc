@@ -4,8 +4,12 @@
 #include <numeric>
 #include <type_traits>
 
+#include "ops/elemwise.h"
 #include "ops/gemm_ref.h"
 #include "ops/op_util.h"
+#include "ops/reduce.h"
+#include "ops/reduce_axes.h"
+#include "ops/shape_ops.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -70,6 +74,58 @@ NDArray scale_by_scalar(const NDArray& x, const NDArray& s) {
   return out;
 }
 
+// ---- graph helpers for the gradient rules ----
+
+// x dimshuffled by `pattern`, or x itself when the pattern changes nothing.
+Var permute(const Var& x, const std::vector<int>& pattern) {
+  bool identity = static_cast<int>(pattern.size()) == x.ndim();
+  for (size_t i = 0; identity && i < pattern.size(); ++i)
+    identity = pattern[i] == static_cast<int>(i);
+  return identity ? x : dimshuffle(x, pattern);
+}
+
+Var mat_t(const Var& m) { return dimshuffle(m, {1, 0}); }
+
+// `prefix`, then from, from + 1, ..., to - 1, then `suffix`: dimshuffle patterns.
+std::vector<int> iota_between(std::vector<int> prefix, int from, int to,
+                              const std::vector<int>& suffix) {
+  for (int i = from; i < to; ++i) prefix.push_back(i);
+  prefix.insert(prefix.end(), suffix.begin(), suffix.end());
+  return prefix;
+}
+
+// x reshaped to the int64 scalars `dims`; constants keep the dims static.
+Var reshape_to(const Var& x, const std::vector<Var>& dims) {
+  return reshape(x, make_vector(dims, DType::Int64), static_cast<int>(dims.size()));
+}
+
+// x with its dims [start, start + count) merged into one (count >= 1).
+Var merge_dims(const Var& x, int start, int count) {
+  if (count == 1) return x;
+  const std::vector<Var> dims = detail::dim_vars(x);
+  std::vector<Var> out(dims.begin(), dims.begin() + start);
+  int64_t known = 1;
+  for (int d = start; d < start + count; ++d) {
+    const int64_t s = x.type().shape[d];
+    known = (known < 0 || s < 0) ? -1 : known * s;
+  }
+  if (known >= 0) {
+    out.push_back(scalar_constant(static_cast<double>(known), DType::Int64));
+  } else {
+    Var m = dims[start];
+    for (int d = start + 1; d < start + count; ++d) m = mul(m, dims[d]);
+    out.push_back(m);
+  }
+  out.insert(out.end(), dims.begin() + start + count, dims.end());
+  return reshape_to(x, out);
+}
+
+// x flattened to a vector (a 0-d x becomes a vector of 1).
+Var as_vector(const Var& x) {
+  if (x.ndim() == 0) return dimshuffle(x, {-1});
+  return x.ndim() == 1 ? x : flatten(x, 1);
+}
+
 }  // namespace
 
 // ---- Dot ----
@@ -131,6 +187,47 @@ std::vector<NDArray> Dot::perform(const Apply& node,
   return {matmul(a2, b2).reshape(out_shape)};
 }
 
+// With a of shape A + (k) and b of shape B + (k, n) (or (k)), z = dot(a, b) has
+// shape A + B + (n) and
+//   ga[A, k] = sum over B, n of gz[A, B, n] b[B, k, n],
+//   gb[B, k, n] = sum over A of a[A, k] gz[A, B, n].
+// Both are one dot once the summed dims are merged (a reshape only when A or B
+// has more than one dim, i.e. only for N-d operands).
+std::vector<Var> Dot::grad(const Apply& node,
+                           const std::vector<Var>& output_grads) const {
+  const Var &a = node.inputs[0], &b = node.inputs[1];
+  const Var& gz = output_grads[0];
+  const int na = a.ndim(), nb = b.ndim();
+  // A 0-d operand scales the other.
+  if (na == 0) return {sum(mul(gz, b)), mul(gz, a)};
+  if (nb == 0) return {mul(gz, b), sum(mul(gz, a))};
+  const int p = na - 1;  // the dims of A
+  if (nb == 1) {
+    // z has shape A.
+    if (p == 0) return {mul(gz, b), mul(gz, a)};
+    Var ga = dot(dimshuffle(gz, iota_between({}, 0, p, {-1})), dimshuffle(b, {-1, 0}));
+    Var gb = dot(mat_t(merge_dims(a, 0, p)), merge_dims(gz, 0, p));
+    return {ga, gb};
+  }
+  const int q = nb - 2;  // the dims of B
+  Var ga;
+  if (q == 0) {
+    ga = dot(gz, mat_t(b));
+  } else {
+    // b as (k, B·n) and gz as (A, B·n).
+    Var b2 = merge_dims(dimshuffle(b, iota_between({q}, 0, q, {q + 1})), 1, q + 1);
+    ga = dot(merge_dims(gz, p, q + 1), mat_t(b2));
+  }
+  // a as (P, k) and gz as (P, B, n), P being A merged (1 when a is a vector);
+  // gz's P goes second to last so that dot contracts it, giving (k, B, n).
+  Var a2 = p == 0 ? dimshuffle(a, {-1, 0}) : merge_dims(a, 0, p);
+  Var gz2 =
+      p == 0 ? dimshuffle(gz, iota_between({-1}, 0, q + 1, {})) : merge_dims(gz, 0, p);
+  const std::vector<int> swap_p = iota_between({}, 1, q + 1, {0, q + 1});
+  Var gb = permute(dot(mat_t(a2), permute(gz2, swap_p)), swap_p);
+  return {ga, gb};
+}
+
 // ---- BatchedDot ----
 
 std::vector<TensorType> BatchedDot::infer_types(const std::vector<Var>& inputs) const {
@@ -182,6 +279,27 @@ std::vector<NDArray> BatchedDot::perform(const Apply& node,
   return {out};
 }
 
+// Per batch element i: a[i] (n, m) or (m), b[i] (m, k) or (m); the rules are
+// dot's, batched; products with a contracted length of 1 are plain products.
+std::vector<Var> BatchedDot::grad(const Apply& node,
+                                  const std::vector<Var>& output_grads) const {
+  const Var &a = node.inputs[0], &b = node.inputs[1];
+  const Var& gz = output_grads[0];
+  const bool a_mat = a.ndim() == 3, b_mat = b.ndim() == 3;
+  if (a_mat && b_mat)
+    return {batched_dot(gz, dimshuffle(b, {0, 2, 1})),
+            batched_dot(dimshuffle(a, {0, 2, 1}), gz)};
+  if (a_mat)  // gz (B, n)
+    return {mul(dimshuffle(gz, {0, 1, -1}), dimshuffle(b, {0, -1, 1})),
+            batched_dot(gz, a)};
+  if (b_mat)  // gz (B, k)
+    return {batched_dot(b, gz),
+            mul(dimshuffle(a, {0, 1, -1}), dimshuffle(gz, {0, -1, 1}))};
+  // gz (B)
+  const Var g = dimshuffle(gz, {0, -1});
+  return {mul(g, b), mul(g, a)};
+}
+
 // ---- Outer ----
 
 std::vector<TensorType> Outer::infer_types(const std::vector<Var>& inputs) const {
@@ -204,6 +322,19 @@ std::vector<NDArray> Outer::perform(const Apply& node,
   const DType out = node.output_ptr(0)->type.dtype;
   NDArray a = as_dtype(inputs.at(0), out), b = as_dtype(inputs.at(1), out);
   return {matmul(a.reshape({a.size(), 1}), b.reshape({1, b.size()}))};
+}
+
+// z = outer(a, b) of shape (a.size, b.size): ga = gz · b, gb = gz^T · a (a and b
+// flattened), reshaped back to the operands' shapes.
+std::vector<Var> Outer::grad(const Apply& node,
+                             const std::vector<Var>& output_grads) const {
+  const Var &a = node.inputs[0], &b = node.inputs[1];
+  const Var& gz = output_grads[0];
+  auto unflatten = [](const Var& g, const Var& like) {
+    return like.ndim() == 1 ? g : reshape_to(g, detail::dim_vars(like));
+  };
+  return {unflatten(dot(gz, as_vector(b)), a),
+          unflatten(dot(mat_t(gz), as_vector(a)), b)};
 }
 
 // ---- builders ----

@@ -19,6 +19,8 @@ class Dot : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 };
 
 // Theano's BatchedDot: a (B, n, m) or (B, m), b (B, m, k) or (B, m); the
@@ -29,6 +31,8 @@ class BatchedDot : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 };
 
 // numpy.outer: every element of a (flattened) times every element of b.
@@ -38,6 +42,8 @@ class Outer : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 };
 
 Var dot(const Var& a, const Var& b, const Here& loc = Here::current());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "ops/gradient.h"
 #include "ops/op_util.h"
 #include "runtime/error.h"
 
@@ -363,6 +364,27 @@ std::vector<NDArray> Elemwise::perform(const Apply& node,
                      inputs_list(node.inputs, shapes, dts));
   }
   return {elemwise_eval(*scalar_op_, dtypes(node.inputs), inputs)};
+}
+
+std::vector<Var> Elemwise::grad(const Apply& node,
+                                const std::vector<Var>& output_grads) const {
+  const ScalarOp& op = *scalar_op_;
+  if (!op.derivative) return Op::grad(node, output_grads);
+  const Var& gz = output_grads.at(0);
+  if (!gz) return std::vector<Var>(node.inputs.size());
+  std::vector<Var> g = op.derivative(node.inputs, node.output(0), gz);
+  if (g.size() != node.inputs.size())
+    throw Error(std::string("internal: the derivative of '") + op.name + "' gave " +
+                std::to_string(g.size()) + " gradients for " +
+                std::to_string(node.inputs.size()) + " inputs");
+  for (size_t k = 0; k < g.size(); ++k) {
+    const Var& in = node.inputs[k];
+    if (!g[k] || !is_float(in.dtype()))
+      g[k] = Var();
+    else
+      g[k] = sum_to(g[k], in);
+  }
+  return g;
 }
 
 Var elemwise(const std::string& op_name, const std::vector<Var>& inputs,

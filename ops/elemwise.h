@@ -25,6 +25,10 @@ class Elemwise : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  // The table's derivative column, each gradient summed back over the dims
+  // along which its input was broadcast.
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   const ScalarOp* scalar_op_;

@@ -56,4 +56,10 @@ Var hessian(const Var& cost, const Var& wrt, const Here& loc = Here::current());
 // dtype. The gradient rules of broadcasting ops use it.
 Var sum_to(const Var& g, const Var& like, const Here& loc = Here::current());
 
+// Identity in the forward pass; in the backward pass zero_grad passes zeros and
+// disconnected_grad passes nothing (the input counts as disconnected), as
+// Theano's functions of the same names.
+Var zero_grad(const Var& x, const Here& loc = Here::current());
+Var disconnected_grad(const Var& x, const Here& loc = Here::current());
+
 }  // namespace theanine

@@ -1,7 +1,12 @@
 // set_subtensor / inc_subtensor: a copy of x with x[key] set to, or incremented
 // by, y. x is never written: it may be the caller's array or a shared value.
+#include <set>
+
+#include "ops/elemwise.h"
+#include "ops/gradient.h"
 #include "ops/index_region.h"
 #include "ops/op_util.h"
+#include "ops/shape_ops.h"
 #include "ops/shape_util.h"
 #include "ops/subtensor.h"
 #include "runtime/error.h"
@@ -96,6 +101,109 @@ std::vector<NDArray> IncSubtensorOp::perform(const Apply& node,
     });
   });
   return {out};
+}
+
+// ---- gradient -------------------------------------------------------------------
+
+namespace {
+
+// a[key] for the key of `spec` with the given values.
+Var index_like(const IndexSpec& spec, const Var& a, const std::vector<Var>& values) {
+  std::vector<Var> inputs{a};
+  inputs.insert(inputs.end(), values.begin(), values.end());
+  const SourceLoc loc = user_loc(Here::current());
+  if (spec_is_advanced(spec))
+    return make_node1(std::make_shared<AdvancedSubtensorOp>(spec), inputs, loc);
+  return make_node1(std::make_shared<SubtensorOp>(spec), inputs, loc);
+}
+
+// True when the key's index arrays are constants whose broadcast index tuples
+// name distinct elements of x, so no write of set_subtensor is overwritten.
+bool provably_distinct(const IndexSpec& spec, const Var& x,
+                       const std::vector<Var>& values) {
+  std::vector<NDArray> arrays;
+  std::vector<int64_t> dims;
+  size_t k = 0;
+  int xa = 0;
+  for (const IndexEntry& e : spec) {
+    if (e.kind == IndexEntry::Kind::Array) {
+      auto c = constant_value(values[k]);
+      if (!c) return false;
+      arrays.push_back(*c);
+      dims.push_back(x.type().shape[xa]);
+    }
+    k += e.num_inputs();
+    if (e.kind != IndexEntry::Kind::NewAxis) ++xa;
+  }
+  std::vector<Shape> shapes;
+  for (const NDArray& a : arrays) shapes.push_back(a.shape());
+  Shape b;
+  try {
+    b = broadcast_shapes(shapes);
+  } catch (const ShapeError&) {
+    return false;  // fails at run time anyway
+  }
+  for (NDArray& a : arrays) a = a.broadcast_to(b);
+  std::set<std::vector<int64_t>> seen;
+  for (int64_t i = 0; i < shape_size(b); ++i) {
+    std::vector<int64_t> tuple;
+    for (size_t j = 0; j < arrays.size(); ++j) {
+      int64_t v = arrays[j].item_int(i);
+      if (v < 0) {
+        // On a dim of unknown size a negative index may name a listed element.
+        if (dims[j] < 0) return false;
+        v += dims[j];
+      }
+      tuple.push_back(v);
+    }
+    if (!seen.insert(tuple).second) return false;
+  }
+  return true;
+}
+
+// 1 where an element of the region is the one perform() wrote last to its place
+// in x, 0 where a later duplicate index overwrote it: each element writes its
+// own number, and reads back whether the number stayed.
+Var last_write_mask(const IndexSpec& spec, const Var& x, const Var& region,
+                    const std::vector<Var>& values, DType dtype) {
+  Var n = scalar_constant(1, DType::Int64);
+  for (int d = 0; d < region.ndim(); ++d) n = mul(n, shape_i(region, d));
+  Var ids = reshape(arange(n), shape_util::shape_vector(region), region.ndim());
+  std::vector<Var> inputs{zeros_like(x, DType::Int64), ids};
+  inputs.insert(inputs.end(), values.begin(), values.end());
+  Var written = make_node1(std::make_shared<IncSubtensorOp>(spec, true), inputs,
+                           user_loc(Here::current()));
+  return cast(eq(index_like(spec, written, values), ids), dtype);
+}
+
+}  // namespace
+
+// Inc: x's gradient passes through, y's is the gradient at the key (summed
+// where y was broadcast). Set: the overwritten region of x gets no gradient,
+// and of duplicate advanced indices only the element written last reaches the
+// output and gets a gradient (the others get 0).
+std::vector<Var> IncSubtensorOp::grad(const Apply& node,
+                                      const std::vector<Var>& gz) const {
+  const Var &x = node.inputs[0], &y = node.inputs[1];
+  const Var& g = gz[0];
+  const std::vector<Var> values(node.inputs.begin() + 2, node.inputs.end());
+  std::vector<Var> r(node.inputs.size());
+  if (!set_) {
+    r[0] = g;
+  } else {
+    std::vector<Var> inputs{g, scalar_constant(0, g.dtype())};
+    inputs.insert(inputs.end(), values.begin(), values.end());
+    r[0] = make_node1(std::make_shared<IncSubtensorOp>(spec_, true), inputs,
+                      user_loc(Here::current()));
+  }
+  if (is_float(y.dtype())) {
+    Var gy = index_like(spec_, g, values);
+    if (set_ && spec_is_advanced(spec_) && gy.ndim() > 0 &&
+        !provably_distinct(spec_, x, values))
+      gy = mul(gy, last_write_mask(spec_, x, gy, values, gy.dtype()));
+    r[1] = sum_to(gy, y);
+  }
+  return r;
 }
 
 namespace {

@@ -1,7 +1,9 @@
 // Join (NumPy's concatenate) and stack, which is a join of dimshuffled inputs.
+#include "ops/elemwise.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
 #include "ops/shape_util.h"
+#include "ops/subtensor.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -65,6 +67,46 @@ std::vector<NDArray> JoinOp::perform(const Apply& node,
     at += n;
   }
   return {out};
+}
+
+namespace {
+Var int64_scalar(int64_t v) {
+  return make_constant(NDArray::from_vector<int64_t>({v}, {}));
+}
+}  // namespace
+
+// Each input gets its own stretch of the gradient along the axis. The bounds are
+// constants while the inputs' lengths are known, so the pieces keep static shapes.
+std::vector<Var> JoinOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  const Var& g = gz[0];
+  std::vector<Var> r;
+  int64_t at = 0;  // the offset while it is known statically
+  Var start = int64_scalar(0);
+  for (const Var& x : node.inputs) {
+    const int64_t n = x.type().shape[axis_];
+    const bool known = at >= 0 && n >= 0;
+    Var stop = known ? int64_scalar(at + n)
+                     : add(start, n >= 0 ? int64_scalar(n) : shape_i(x, axis_));
+    if (!is_float(x.dtype())) {
+      r.push_back(Var());
+    } else if (n == 1) {
+      // A piece of length 1 (every input of stack): index it and put the dim
+      // back, which gives the dim a static size of 1.
+      std::vector<Index> key(axis_, slice());
+      key.push_back(idx(start));
+      std::vector<int> pattern;
+      for (int d = 0; d < x.ndim() - 1; ++d) pattern.push_back(d);
+      pattern.insert(pattern.begin() + axis_, -1);
+      r.push_back(dimshuffle(subtensor(g, key), pattern));
+    } else {
+      std::vector<Index> key(axis_, slice());
+      key.push_back(slice(start, stop));
+      r.push_back(subtensor(g, key));
+    }
+    at = known ? at + n : -1;
+    start = stop;
+  }
+  return r;
 }
 
 Var concatenate(const std::vector<Var>& xs, int axis, const Here& loc) {

@@ -5,6 +5,8 @@
 #include <memory>
 #include <type_traits>
 
+#include "ops/elemwise.h"
+#include "ops/op_util.h"
 #include "ops/reduce.h"
 #include "ops/reduce_axes.h"
 #include "ops/reduce_loop.h"
@@ -102,6 +104,22 @@ std::vector<NDArray> Moments::perform(const Apply& node,
     }
   });
   return {out.reshape(detail::reduced_shape(x.shape(), axes, keepdims_))};
+}
+
+std::vector<Var> Moments::grad(const Apply& node,
+                               const std::vector<Var>& output_grads) const {
+  const Var& x = node.inputs[0];
+  const int nd = x.ndim();
+  const std::vector<int> axes = detail::resolve_axes(axes_, nd, is_std_ ? "std" : "var");
+  const Var gz = detail::with_reduced_dims(output_grads[0], axes, nd, keepdims_);
+  const DType dt = node.output_ptr(0)->type.dtype;
+  Var dof = detail::reduced_count_var(x, axes, dt);
+  if (ddof_ != 0) dof = sub(dof, scalar_literal(ddof_, true));
+  // The mean's own dependence on x drops out: the deviations sum to zero.
+  const Var centered = sub(x, mean(x, axes, /*keepdims=*/true));
+  if (!is_std_) return {mul(gz, true_div(mul(scalar_literal(2, false), centered), dof))};
+  const Var s = detail::with_reduced_dims(node.output(0), axes, nd, keepdims_);
+  return {mul(gz, true_div(centered, mul(dof, s)))};
 }
 
 namespace {

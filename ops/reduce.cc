@@ -6,8 +6,11 @@
 #include <memory>
 #include <type_traits>
 
+#include "ops/elemwise.h"
+#include "ops/op_util.h"
 #include "ops/reduce_axes.h"
 #include "ops/reduce_loop.h"
+#include "ops/shape_ops.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -297,6 +300,51 @@ std::vector<NDArray> Reduce::perform(const Apply& node,
   r = r.reshape(detail::reduced_shape(x.shape(), axes, keepdims_));
   if (dtype_ && r.dtype() != *dtype_) r = r.astype(*dtype_);
   return {r};
+}
+
+std::vector<Var> Reduce::grad(const Apply& node,
+                              const std::vector<Var>& output_grads) const {
+  const Var& x = node.inputs[0];
+  const int nd = x.ndim();
+  const std::vector<int> axes = detail::resolve_axes(axes_, nd, reduce_kind_name(kind_));
+  // gz with the reduced dims back as 1s, so it broadcasts against x.
+  const Var gz = detail::with_reduced_dims(output_grads[0], axes, nd, keepdims_);
+  const Var zero = scalar_literal(0, false);
+  switch (kind_) {
+    case ReduceKind::Sum:
+      return {alloc(gz, detail::dim_vars(x))};
+    case ReduceKind::Mean:
+      return {alloc(true_div(gz, detail::reduced_count_var(x, axes, gz.dtype())),
+                    detail::dim_vars(x))};
+    case ReduceKind::Prod: {
+      // d prod / d x_i is the product of the other elements of x_i's group:
+      // prod / x_i for a nonzero x_i (0 when the group has a zero elsewhere); for
+      // a zero x_i, the product of the rest when it is the group's only zero,
+      // else 0. x with its zeros replaced by 1 keeps every branch finite (no
+      // 0 * inf in the grad of this grad), and dividing the product itself
+      // rather than using 0 makes second derivatives exact where a group has at
+      // most one zero.
+      const Var is_zero = eq(x, zero);
+      const Var x_nz = switch_(is_zero, scalar_literal(1, false), x);
+      const Var n_zeros = sum(is_zero, axes, /*keepdims=*/true);
+      const Var prod_nz = prod(x_nz, axes, /*keepdims=*/true);
+      const Var p = detail::with_reduced_dims(node.output(0), axes, nd, keepdims_);
+      const Var d =
+          switch_(is_zero, switch_(eq(n_zeros, scalar_literal(1, true)), prod_nz, zero),
+                  true_div(p, x_nz));
+      return {mul(gz, d)};
+    }
+    case ReduceKind::Max:
+    case ReduceKind::Min: {
+      const Var m = detail::with_reduced_dims(node.output(0), axes, nd, keepdims_);
+      return {switch_(eq(x, m), gz, zero)};
+    }
+    case ReduceKind::All:
+    case ReduceKind::Any:
+      break;
+  }
+  // Bool outputs: the engine never asks.
+  return {Var()};
 }
 
 Var reduce(ReduceKind kind, const Var& x, Axes axes, bool keepdims,

@@ -31,6 +31,10 @@ class Reduce : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  // Sum and mean spread gz evenly; prod handles zeros exactly; max and min send
+  // gz to every element equal to the result (ties all get it, as in Theano).
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
   ReduceKind kind() const { return kind_; }
   const std::optional<std::vector<int>>& axes() const { return axes_; }
@@ -68,6 +72,9 @@ class Moments : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  // var: gz * 2 (x - mean) / (n - ddof); std: gz * (x - mean) / ((n - ddof) std).
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   bool is_std_;

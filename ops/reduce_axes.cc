@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "ops/elemwise.h"
 #include "ops/op_util.h"
+#include "ops/shape_ops.h"
 #include "runtime/error.h"
 
 namespace theanine::detail {
@@ -63,6 +65,37 @@ int64_t reduced_count(const Shape& shape, const std::vector<int>& axes) {
   // A known zero dim makes the count zero whatever the unknown ones are.
   if (n == 0) return 0;
   return unknown ? -1 : n;
+}
+
+std::vector<Var> dim_vars(const Var& x) {
+  std::vector<Var> r;
+  for (int d = 0; d < x.ndim(); ++d) {
+    const int64_t s = x.type().shape[d];
+    r.push_back(s >= 0 ? scalar_constant(static_cast<double>(s), DType::Int64)
+                       : shape_i(x, d));
+  }
+  return r;
+}
+
+Var reduced_count_var(const Var& x, const std::vector<int>& axes, DType dtype) {
+  const int64_t known = reduced_count(x.type().shape, axes);
+  if (known >= 0) return scalar_constant(static_cast<double>(known), dtype);
+  const std::vector<Var> dims = dim_vars(x);
+  Var n;
+  for (int a : axes) n = n ? mul(n, dims[a]) : dims[a];
+  return cast(n, dtype);
+}
+
+Var with_reduced_dims(const Var& g, const std::vector<int>& axes, int ndim,
+                      bool keepdims) {
+  if (keepdims || axes.empty()) return g;
+  std::vector<int> pattern;
+  int next = 0;
+  for (int d = 0; d < ndim; ++d) {
+    const bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
+    pattern.push_back(reduced ? -1 : next++);
+  }
+  return dimshuffle(g, pattern);
 }
 
 std::string axes_str(const std::optional<std::vector<int>>& axes) {

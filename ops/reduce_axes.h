@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/variable.h"
 #include "runtime/ndarray.h"
 
 namespace theanine::detail {
@@ -26,6 +27,20 @@ Shape reduced_shape(const Shape& shape, const std::vector<int>& axes, bool keepd
 // The number of elements each output element reduces (a static dim of -1 makes
 // it -1).
 int64_t reduced_count(const Shape& shape, const std::vector<int>& axes);
+
+// ---- for the gradient rules ----
+
+// x's dims as int64 scalars: constants where the static shape knows them, so
+// that what is built from them keeps x's static shape.
+std::vector<Var> dim_vars(const Var& x);
+// The number of elements each output of a reduction of x over `axes` folds, as
+// a scalar of dtype `dtype`.
+Var reduced_count_var(const Var& x, const std::vector<int>& axes, DType dtype);
+// A reduction's output (or its gradient) `g` with the reduced `axes` of an
+// input of ndim `ndim` present as dims of 1, so that it broadcasts against the
+// input: a dimshuffle when the reduction dropped them, g itself with keepdims.
+Var with_reduced_dims(const Var& g, const std::vector<int>& axes, int ndim,
+                      bool keepdims);
 
 // "(0, 2)" or "None", for op names.
 std::string axes_str(const std::optional<std::vector<int>>& axes);

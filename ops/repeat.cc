@@ -1,8 +1,10 @@
 // Repeat and Tile (NumPy's). Both copy through broadcast views: a dim of size 1
 // with stride 0 broadcast to the repeat count, copied, then merged by reshape.
 #include "ops/op_util.h"
+#include "ops/reduce.h"
 #include "ops/shape_ops.h"
 #include "ops/shape_util.h"
+#include "ops/subtensor.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -80,6 +82,26 @@ std::vector<NDArray> RepeatOp::perform(const Apply& node,
   return {out};
 }
 
+// Every element of x gets the sum of the gradient over its copies. With one
+// count the copies are adjacent: the gradient is unflattened to (..., n, count,
+// ...) and summed over the count. With a count per element they are groups of
+// varying length: the gradient is scattered back by the index each output
+// element came from, adding duplicates.
+std::vector<Var> RepeatOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  const Var &x = node.inputs[0], &reps = node.inputs[1];
+  const Var& g = gz[0];
+  if (reps.ndim() == 0) {
+    std::vector<Var> dims = shape_util::shape_scalars(x);
+    dims.insert(dims.begin() + axis_ + 1, reps);
+    Var wide = reshape(g, make_vector(dims, DType::Int64), x.ndim() + 1);
+    return {sum(wide, std::vector<int>{axis_ + 1}), Var()};
+  }
+  Var source = repeat(arange(shape_i(x, axis_)), reps, 0);
+  std::vector<Index> key(axis_, slice());
+  key.push_back(idx(source));
+  return {inc_subtensor(subtensor(zeros_like(x), key), g), Var()};
+}
+
 Var repeat(const Var& x, const Var& repeats, std::optional<int> axis, const Here& loc) {
   require_var(x, "repeat: x");
   require_var(repeats, "repeat: repeats");
@@ -134,6 +156,30 @@ std::vector<NDArray> TileOp::perform(const Apply& node,
     out.push_back(rs[i] * xs[i]);
   }
   return {v.broadcast_to(wide).copy().reshape(out)};
+}
+
+// The output is x's copies laid out as (r0, s0, r1, s1, ...) flattened per dim
+// pair: the gradient is viewed that way and summed over the copies.
+std::vector<Var> TileOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  const Var& x = node.inputs[0];
+  const Var& g = gz[0];
+  const int nd = std::max<int>(x.ndim(), static_cast<int>(reps_.size()));
+  if (nd == 0) return {g};
+  const int lead_x = nd - x.ndim(), lead_r = nd - static_cast<int>(reps_.size());
+  const std::vector<Var> xdims = shape_util::shape_scalars(x);
+  auto constant = [](int64_t v) {
+    return make_constant(NDArray::from_vector<int64_t>({v}, {}));
+  };
+  std::vector<Var> dims;
+  std::vector<int> copies;
+  for (int i = 0; i < nd; ++i) {
+    copies.push_back(static_cast<int>(dims.size()));
+    dims.push_back(constant(i < lead_r ? 1 : reps_[i - lead_r]));
+    dims.push_back(i < lead_x ? constant(1) : xdims[i - lead_x]);
+  }
+  Var summed = sum(reshape(g, make_vector(dims, DType::Int64), 2 * nd), copies);
+  if (lead_x == 0) return {summed};
+  return {reshape(summed, shape_util::shape_vector(x), x.ndim())};
 }
 
 Var tile(const Var& x, const std::vector<int64_t>& reps, const Here& loc) {

@@ -3,6 +3,10 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/elemwise.h"
+#include "ops/op_util.h"
+#include "ops/operators.h"
+#include "ops/shape_ops.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -187,52 +191,130 @@ constexpr RowFn<int64_t> I2 = row2<int64_t, F>;
 template <int64_t (*F)(int64_t, int64_t, int64_t)>
 constexpr RowFn<int64_t> I3 = row3<int64_t, F>;
 
+// ---- Derivatives (Theano's conventions). Each returns one gradient per input in
+// the broadcast output shape; Elemwise::grad sums them back to the input shapes.
+// Constants are weak literals, so a float32 graph gets a float32 gradient.
+
+using Vars = std::vector<Var>;
+
+Var zero() { return scalar_literal(0.0, /*is_integer=*/false); }
+// gz where `cond` holds, else 0 (not gz * cond: a NaN or inf gradient stays out
+// of the elements that did not use the input).
+Var where(const Var& cond, const Var& gz) { return switch_(cond, gz, zero()); }
+
+Vars d_none(const Vars& in, const Var&, const Var&) { return Vars(in.size()); }
+// Piecewise constant (round, floor, int_div, ...): zero almost everywhere, and
+// Theano answers zero at the jumps too.
+Vars d_zero(const Vars& in, const Var&, const Var& gz) {
+  return Vars(in.size(), zeros_like(gz));
+}
+
+Vars d_add(const Vars&, const Var&, const Var& gz) { return {gz, gz}; }
+Vars d_sub(const Vars&, const Var&, const Var& gz) { return {gz, -gz}; }
+Vars d_mul(const Vars& in, const Var&, const Var& gz) { return {gz * in[1], gz * in[0]}; }
+// d(x/y)/dy = -x/y² = -out/y.
+Vars d_true_div(const Vars& in, const Var& out, const Var& gz) {
+  return {gz / in[1], -(gz * out) / in[1]};
+}
+// x mod y = x - y * floor(x / y), the floor being locally constant.
+Vars d_mod(const Vars& in, const Var&, const Var& gz) {
+  return {gz, -(gz * int_div(in[0], in[1]))};
+}
+Vars d_pow(const Vars& in, const Var& out, const Var& gz) {
+  // Both in the output dtype, as the forward computation reads them: a literal
+  // operand would otherwise compute the gradient of a float32 `x ** 2` or
+  // `2 ** x` in float64 (2 - 1 and log(2) are strong float64 or int64 results,
+  // no longer weak literals).
+  Var x = cast(in[0], out.dtype());
+  Var y = cast(in[1], out.dtype());
+  // 0 ** y is 0 for every y > 0, so its slope along y is 0, not log(0) * 0.
+  return {gz * y * pow(x, y - 1), switch_(eq(x, zero()), zero(), gz * log(x) * out)};
+}
+Vars d_neg(const Vars&, const Var&, const Var& gz) { return {-gz}; }
+// sgn(0) = 0: the subgradient 0 at the kink.
+Vars d_abs(const Vars& in, const Var&, const Var& gz) { return {gz * sgn(in[0])}; }
+Vars d_exp(const Vars&, const Var& out, const Var& gz) { return {gz * out}; }
+Vars d_log(const Vars& in, const Var&, const Var& gz) { return {gz / in[0]}; }
+Vars d_log1p(const Vars& in, const Var&, const Var& gz) { return {gz / (1 + in[0])}; }
+Vars d_expm1(const Vars&, const Var& out, const Var& gz) { return {gz * (out + 1)}; }
+Vars d_sqrt(const Vars&, const Var& out, const Var& gz) { return {0.5 * gz / out}; }
+Vars d_sqr(const Vars& in, const Var&, const Var& gz) { return {gz * in[0] * 2}; }
+Vars d_tanh(const Vars&, const Var& out, const Var& gz) { return {gz * (1 - out * out)}; }
+Vars d_sigmoid(const Vars&, const Var& out, const Var& gz) {
+  return {gz * out * (1 - out)};
+}
+Vars d_softplus(const Vars& in, const Var&, const Var& gz) {
+  return {gz * sigmoid(in[0])};
+}
+Vars d_sin(const Vars& in, const Var&, const Var& gz) { return {gz * cos(in[0])}; }
+Vars d_cos(const Vars& in, const Var&, const Var& gz) { return {-(gz * sin(in[0]))}; }
+// Every input equal to the output gets gz: on a tie both do (Theano's
+// eq(out, x) * gz); a NaN output gives none.
+Vars d_extremum(const Vars& in, const Var& out, const Var& gz) {
+  return {where(eq(out, in[0]), gz), where(eq(out, in[1]), gz)};
+}
+// x gets gz on [lo, hi], edges included; lo below it, hi above it.
+Vars d_clip(const Vars& in, const Var&, const Var& gz) {
+  const Var &x = in[0], &lo = in[1], &hi = in[2];
+  return {where(and_(ge(x, lo), le(x, hi)), gz), where(lt(x, lo), gz),
+          where(gt(x, hi), gz)};
+}
+Vars d_switch(const Vars& in, const Var&, const Var& gz) {
+  return {Var(), where(in[0], gz), switch_(in[0], zero(), gz)};
+}
+// Back to the input's float dtype; an integer input gets none.
+Vars d_cast(const Vars& in, const Var&, const Var& gz) {
+  if (!is_float(in[0].dtype())) return {Var()};
+  return {cast(gz, in[0].dtype())};
+}
+
 using R = TypeRule;
 
 std::vector<ScalarOp> build_table() {
   std::vector<ScalarOp> t = {
-      // name, arity, rule, float evaluation, int evaluation[, bool override]
-      {0, "add", 2, R::kUpcast, F2<f_add>, I2<i_add>},
-      {0, "sub", 2, R::kUpcastNoBool, F2<f_sub>, I2<i_sub>},
-      {0, "mul", 2, R::kUpcast, F2<f_mul>, I2<i_mul>},
-      {0, "true_div", 2, R::kFloat, F2<f_true_div>, nullptr},
-      {0, "int_div", 2, R::kUpcastBoolInt8, F2<f_int_div>, I2<i_int_div>},
-      {0, "mod", 2, R::kUpcastBoolInt8, F2<f_mod>, I2<i_mod>},
-      {0, "pow", 2, R::kUpcastBoolInt8, F2<f_pow>, I2<i_pow>},
-      {0, "neg", 1, R::kUpcastNoBool, F1<f_neg>, I1<i_neg>},
-      {0, "abs", 1, R::kUpcast, F1<f_abs>, I1<i_abs>},
-      {0, "sgn", 1, R::kUpcastNoBool, F1<f_sgn>, I1<i_sgn>},
-      {0, "exp", 1, R::kFloat, F1<f_exp>, nullptr},
-      {0, "log", 1, R::kFloat, F1<f_log>, nullptr},
-      {0, "log1p", 1, R::kFloat, F1<f_log1p>, nullptr},
-      {0, "expm1", 1, R::kFloat, F1<f_expm1>, nullptr},
-      {0, "sqrt", 1, R::kFloat, F1<f_sqrt>, nullptr},
-      {0, "sqr", 1, R::kUpcastBoolInt8, F1<f_sqr>, I1<i_sqr>},
-      {0, "tanh", 1, R::kFloat, F1<f_tanh>, nullptr},
-      {0, "sigmoid", 1, R::kFloat, F1<f_sigmoid>, nullptr},
-      {0, "softplus", 1, R::kFloat, F1<f_softplus>, nullptr},
-      {0, "sin", 1, R::kFloat, F1<f_sin>, nullptr},
-      {0, "cos", 1, R::kFloat, F1<f_cos>, nullptr},
-      {0, "maximum", 2, R::kUpcast, F2<f_maximum>, I2<i_maximum>},
-      {0, "minimum", 2, R::kUpcast, F2<f_minimum>, I2<i_minimum>},
-      {0, "clip", 3, R::kUpcast, F3<f_clip>, I3<i_clip>},
-      {0, "round", 1, R::kUpcast, F1<f_round>, I1<i_identity>},
-      {0, "floor", 1, R::kUpcast, F1<f_floor>, I1<i_identity>},
-      {0, "ceil", 1, R::kUpcast, F1<f_ceil>, I1<i_identity>},
-      {0, "eq", 2, R::kBool, F2<f_eq>, I2<i_eq>},
-      {0, "neq", 2, R::kBool, F2<f_neq>, I2<i_neq>},
-      {0, "lt", 2, R::kBool, F2<f_lt>, I2<i_lt>},
-      {0, "le", 2, R::kBool, F2<f_le>, I2<i_le>},
-      {0, "gt", 2, R::kBool, F2<f_gt>, I2<i_gt>},
-      {0, "ge", 2, R::kBool, F2<f_ge>, I2<i_ge>},
-      {0, "and_", 2, R::kIntOrBool, nullptr, I2<i_and>},
-      {0, "or_", 2, R::kIntOrBool, nullptr, I2<i_or>},
-      {0, "xor", 2, R::kIntOrBool, nullptr, I2<i_xor>},
-      {0, "invert", 1, R::kIntOrBool, nullptr, I1<i_invert>, I1<b_invert>},
-      {0, "switch", 3, R::kBranches, F3<f_switch>, I3<i_switch>},
-      {0, "cast", 1, R::kCast, F1<f_identity>, I1<i_identity>},
-      {0, "isnan", 1, R::kBool, F1<f_isnan>, I1<i_false>},
-      {0, "isinf", 1, R::kBool, F1<f_isinf>, I1<i_false>},
+      // name, arity, rule, float evaluation, int evaluation, derivative[, bool
+      // override]
+      {0, "add", 2, R::kUpcast, F2<f_add>, I2<i_add>, d_add},
+      {0, "sub", 2, R::kUpcastNoBool, F2<f_sub>, I2<i_sub>, d_sub},
+      {0, "mul", 2, R::kUpcast, F2<f_mul>, I2<i_mul>, d_mul},
+      {0, "true_div", 2, R::kFloat, F2<f_true_div>, nullptr, d_true_div},
+      {0, "int_div", 2, R::kUpcastBoolInt8, F2<f_int_div>, I2<i_int_div>, d_zero},
+      {0, "mod", 2, R::kUpcastBoolInt8, F2<f_mod>, I2<i_mod>, d_mod},
+      {0, "pow", 2, R::kUpcastBoolInt8, F2<f_pow>, I2<i_pow>, d_pow},
+      {0, "neg", 1, R::kUpcastNoBool, F1<f_neg>, I1<i_neg>, d_neg},
+      {0, "abs", 1, R::kUpcast, F1<f_abs>, I1<i_abs>, d_abs},
+      {0, "sgn", 1, R::kUpcastNoBool, F1<f_sgn>, I1<i_sgn>, d_zero},
+      {0, "exp", 1, R::kFloat, F1<f_exp>, nullptr, d_exp},
+      {0, "log", 1, R::kFloat, F1<f_log>, nullptr, d_log},
+      {0, "log1p", 1, R::kFloat, F1<f_log1p>, nullptr, d_log1p},
+      {0, "expm1", 1, R::kFloat, F1<f_expm1>, nullptr, d_expm1},
+      {0, "sqrt", 1, R::kFloat, F1<f_sqrt>, nullptr, d_sqrt},
+      {0, "sqr", 1, R::kUpcastBoolInt8, F1<f_sqr>, I1<i_sqr>, d_sqr},
+      {0, "tanh", 1, R::kFloat, F1<f_tanh>, nullptr, d_tanh},
+      {0, "sigmoid", 1, R::kFloat, F1<f_sigmoid>, nullptr, d_sigmoid},
+      {0, "softplus", 1, R::kFloat, F1<f_softplus>, nullptr, d_softplus},
+      {0, "sin", 1, R::kFloat, F1<f_sin>, nullptr, d_sin},
+      {0, "cos", 1, R::kFloat, F1<f_cos>, nullptr, d_cos},
+      {0, "maximum", 2, R::kUpcast, F2<f_maximum>, I2<i_maximum>, d_extremum},
+      {0, "minimum", 2, R::kUpcast, F2<f_minimum>, I2<i_minimum>, d_extremum},
+      {0, "clip", 3, R::kUpcast, F3<f_clip>, I3<i_clip>, d_clip},
+      {0, "round", 1, R::kUpcast, F1<f_round>, I1<i_identity>, d_zero},
+      {0, "floor", 1, R::kUpcast, F1<f_floor>, I1<i_identity>, d_zero},
+      {0, "ceil", 1, R::kUpcast, F1<f_ceil>, I1<i_identity>, d_zero},
+      {0, "eq", 2, R::kBool, F2<f_eq>, I2<i_eq>, d_none},
+      {0, "neq", 2, R::kBool, F2<f_neq>, I2<i_neq>, d_none},
+      {0, "lt", 2, R::kBool, F2<f_lt>, I2<i_lt>, d_none},
+      {0, "le", 2, R::kBool, F2<f_le>, I2<i_le>, d_none},
+      {0, "gt", 2, R::kBool, F2<f_gt>, I2<i_gt>, d_none},
+      {0, "ge", 2, R::kBool, F2<f_ge>, I2<i_ge>, d_none},
+      {0, "and_", 2, R::kIntOrBool, nullptr, I2<i_and>, d_none},
+      {0, "or_", 2, R::kIntOrBool, nullptr, I2<i_or>, d_none},
+      {0, "xor", 2, R::kIntOrBool, nullptr, I2<i_xor>, d_none},
+      {0, "invert", 1, R::kIntOrBool, nullptr, I1<i_invert>, d_none, I1<b_invert>},
+      {0, "switch", 3, R::kBranches, F3<f_switch>, I3<i_switch>, d_switch},
+      {0, "cast", 1, R::kCast, F1<f_identity>, I1<i_identity>, d_cast},
+      {0, "isnan", 1, R::kBool, F1<f_isnan>, I1<i_false>, d_none},
+      {0, "isinf", 1, R::kBool, F1<f_isinf>, I1<i_false>, d_none},
   };
   for (size_t i = 0; i < t.size(); ++i) t[i].id = static_cast<int>(i);
   return t;

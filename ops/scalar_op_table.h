@@ -1,7 +1,7 @@
 #pragma once
 // The scalar-op table (ARCHITECTURE decision 1): every elementwise op is defined
-// once here, by its name, arity, dtype rule and reference evaluation. The Elemwise
-// op, the interpreter and (later) the derivative rules and the LLVM and CUDA
+// once here, by its name, arity, dtype rule, reference evaluation and derivative.
+// The Elemwise op, the interpreter, the gradient and (later) the LLVM and CUDA
 // emitters all read this table, so adding an elementwise op is one entry in
 // scalar_op_table.cc.
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "graph/variable.h"
 #include "runtime/dtype.h"
 
 namespace theanine {
@@ -34,6 +35,15 @@ enum class TypeRule : uint8_t {
 template <class T>
 using RowFn = void (*)(const T* const* in, T* out, int64_t n);
 
+// The derivative column: given an application's inputs, its output and the
+// gradient of the cost with respect to that output, the gradient with respect to
+// each input, one per input, built from the elementwise builders. Each is in the
+// broadcast output shape (Elemwise::grad sums it back to its input's shape) or
+// null where the input gets no gradient. Gradients computed for integer or bool
+// inputs are dropped, so a rule need not test for them.
+using DerivativeFn = std::vector<Var> (*)(const std::vector<Var>& inputs,
+                                          const Var& output, const Var& gz);
+
 struct ScalarOp {
   int id = 0;  // index in the table; stable within a build, not across versions
   const char* name = "";
@@ -43,13 +53,15 @@ struct ScalarOp {
   // (bitwise ops have no float evaluation).
   RowFn<double> eval_float = nullptr;
   RowFn<int64_t> eval_int = nullptr;
+  // Null where the op is not differentiable (asking for its gradient is then an
+  // error); ops with bool or integer outputs say so with a rule giving no
+  // gradient, though the grad engine never asks them.
+  DerivativeFn derivative = nullptr;
   // Used instead of eval_int when the operands are bool and the logical meaning
   // differs from the integer one (invert: not, rather than ~); null otherwise.
   RowFn<int64_t> eval_bool = nullptr;
 
   // Columns added by later work, one field each so that an op stays one entry:
-  //  - derivative: d(out)/d(input k) as scalar expressions of the inputs, the
-  //    output and the output gradient (the grad issue);
   //  - llvm: how the LLVM emitter spells the op (intrinsic or IR snippet);
   //  - cuda: the CUDA C expression the NVRTC emitter writes.
 };

@@ -7,6 +7,7 @@
 
 #include "ops/op_util.h"
 #include "ops/shape_util.h"
+#include "ops/subtensor.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -113,6 +114,13 @@ std::vector<NDArray> ReshapeOp::perform(const Apply& node,
   return {inputs[0].reshape(resolve_shape(inputs[0].shape(), req))};
 }
 
+// The gradient takes x's shape back; where x's dims are known the shape vector
+// holds constants, so the gradient keeps x's static shape.
+std::vector<Var> ReshapeOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  const Var& x = node.inputs[0];
+  return {reshape(gz[0], shape_util::shape_vector(x), x.ndim()), Var()};
+}
+
 // ---- Flatten --------------------------------------------------------------------
 
 namespace {
@@ -148,6 +156,11 @@ std::vector<TensorType> FlattenOp::infer_types(const std::vector<Var>& inputs) c
 std::vector<NDArray> FlattenOp::perform(const Apply& node,
                                         const std::vector<NDArray>& inputs) const {
   return {inputs[0].reshape(flat_shape(inputs[0].shape(), outdim_))};
+}
+
+std::vector<Var> FlattenOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  const Var& x = node.inputs[0];
+  return {reshape(gz[0], shape_util::shape_vector(x), x.ndim())};
 }
 
 // ---- DimShuffle -----------------------------------------------------------------
@@ -232,6 +245,34 @@ std::vector<NDArray> DimShuffleOp::perform(const Apply& node,
   return {v};
 }
 
+// The inverse shuffle: the dims the op added leave, the dims it dropped (of
+// size 1) come back as new dims, the kept ones return to their places.
+std::vector<Var> DimShuffleOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  Var g = gz[0];
+  const int out_nd = static_cast<int>(pattern_.size());
+  // dimshuffle can drop only dims its input's type knows to be 1; a gradient
+  // whose type lost that knowledge drops them by indexing at 0 instead.
+  bool droppable = true;
+  for (int i = 0; i < out_nd; ++i)
+    if (pattern_[i] < 0 && g.type().shape[i] != 1) droppable = false;
+  std::vector<int> inverse(input_ndim_, -1);
+  if (droppable) {
+    for (int i = 0; i < out_nd; ++i)
+      if (pattern_[i] >= 0) inverse[pattern_[i]] = i;
+  } else {
+    std::vector<Index> key;
+    int j = 0;
+    for (int i = 0; i < out_nd; ++i) {
+      key.push_back(pattern_[i] < 0 ? idx(int64_t{0}) : slice());
+      if (pattern_[i] >= 0) inverse[pattern_[i]] = j++;
+    }
+    g = subtensor(g, key);
+  }
+  bool identity = g.ndim() == input_ndim_;
+  for (int d = 0; d < input_ndim_; ++d) identity &= inverse[d] == d;
+  return {identity ? g : dimshuffle(g, inverse)};
+}
+
 // ---- Shape, Shape_i ---------------------------------------------------------------
 
 std::vector<TensorType> ShapeOp::infer_types(const std::vector<Var>& inputs) const {
@@ -282,6 +323,15 @@ std::vector<NDArray> MakeVectorOp::perform(const Apply& node,
   for (size_t i = 0; i < inputs.size(); ++i)
     out.index(0, static_cast<int64_t>(i)).assign(inputs[i]);
   return {out};
+}
+
+std::vector<Var> MakeVectorOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  std::vector<Var> r;
+  for (size_t k = 0; k < node.inputs.size(); ++k)
+    r.push_back(is_float(node.inputs[k].dtype())
+                    ? subtensor(gz[0], {idx(static_cast<int64_t>(k))})
+                    : Var());
+  return r;
 }
 
 // ---- builders ------------------------------------------------------------------------

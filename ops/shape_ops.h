@@ -90,6 +90,8 @@ class ReshapeOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
 
  private:
@@ -104,6 +106,8 @@ class FlattenOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
 
  private:
@@ -123,6 +127,8 @@ class DimShuffleOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
 
  private:
@@ -161,6 +167,8 @@ class MakeVectorOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   DType dtype_;
@@ -175,6 +183,8 @@ class JoinOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   int axis_;
@@ -191,6 +201,8 @@ class ARangeOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   DType dtype_;
@@ -203,6 +215,8 @@ class AllocOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 };
 
 // Inputs: model, value.
@@ -212,6 +226,8 @@ class FillOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 };
 
 // Inputs: x, repeats (int scalar or vector). `axis` is normalized.
@@ -225,6 +241,8 @@ class RepeatOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   int axis_;
@@ -238,6 +256,8 @@ class TileOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   std::vector<int64_t> reps_;

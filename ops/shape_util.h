@@ -42,4 +42,12 @@ inline std::vector<int64_t> int_values(const NDArray& a) {
   return r;
 }
 
+// x's shape as int64 scalars: constants where x's dims are known statically,
+// Shape_i nodes elsewhere, so shapes built from them keep what is known
+// (gradient rules use them to give gradients their input's static shape).
+// Defined in alloc.cc.
+std::vector<Var> shape_scalars(const Var& x, const Here& loc = Here::current());
+// The same as an int64 vector (a make_vector), for reshape.
+Var shape_vector(const Var& x, const Here& loc = Here::current());
+
 }  // namespace theanine::shape_util

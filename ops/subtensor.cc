@@ -6,6 +6,7 @@
 
 #include "ops/index_region.h"
 #include "ops/op_util.h"
+#include "ops/shape_ops.h"
 #include "ops/shape_util.h"
 #include "runtime/error.h"
 
@@ -146,6 +147,30 @@ std::vector<NDArray> AdvancedSubtensorOp::perform(
     for (size_t i = 0; i < r.offsets.size(); ++i) dst[i] = src[r.offsets[i]];
   });
   return {out};
+}
+
+// ---- gradients ----------------------------------------------------------------------
+
+namespace {
+// x's gradient: zeros with the output's gradient added at the same key, so
+// elements an advanced key picks several times get the sum of their gradients.
+std::vector<Var> scatter_grad(const Apply& node, const IndexSpec& spec, const Var& g) {
+  std::vector<Var> inputs{zeros_like(node.inputs[0]), g};
+  inputs.insert(inputs.end(), node.inputs.begin() + 1, node.inputs.end());
+  std::vector<Var> r(node.inputs.size());
+  r[0] = make_node1(std::make_shared<IncSubtensorOp>(spec, false), inputs,
+                    user_loc(Here::current()));
+  return r;
+}
+}  // namespace
+
+std::vector<Var> SubtensorOp::grad(const Apply& node, const std::vector<Var>& gz) const {
+  return scatter_grad(node, spec_, gz[0]);
+}
+
+std::vector<Var> AdvancedSubtensorOp::grad(const Apply& node,
+                                           const std::vector<Var>& gz) const {
+  return scatter_grad(node, spec_, gz[0]);
 }
 
 // ---- subtensor() ------------------------------------------------------------------

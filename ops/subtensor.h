@@ -80,6 +80,8 @@ class SubtensorOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
 
  private:
@@ -98,6 +100,8 @@ class AdvancedSubtensorOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   IndexSpec spec_;
@@ -114,6 +118,8 @@ class IncSubtensorOp : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  std::vector<Var> grad(const Apply& node,
+                        const std::vector<Var>& output_grads) const override;
 
  private:
   IndexSpec spec_;

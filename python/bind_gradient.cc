@@ -56,6 +56,8 @@ void bind_gradient(pyb::module_& m) {
            const std::vector<Var>& eval_points) { return Rop(f, wrt, eval_points); });
   m.def("jacobian", [](const Var& e, const Var& wrt) { return jacobian(e, wrt); });
   m.def("hessian", [](const Var& c, const Var& wrt) { return hessian(c, wrt); });
+  m.def("zero_grad", [](const Var& x) { return zero_grad(x); });
+  m.def("disconnected_grad", [](const Var& x) { return disconnected_grad(x); });
   m.def("sum_to", [](const Var& g, const Var& like) { return sum_to(g, like); });
 }
 

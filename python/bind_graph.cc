@@ -150,6 +150,14 @@ void bind_graph(pyb::module_& m) {
           for (auto& [a, b] : repl) r[a.get()] = b;
           return clone_replace(outs, r);
         });
+  m.def(
+      "toposort_op_names",
+      [](const std::vector<Var>& outs) {
+        std::vector<std::string> names;
+        for (Apply* node : toposort(outs)) names.push_back(node->op->name());
+        return names;
+      },
+      "The op name of every Apply node the outputs depend on, inputs first.");
   m.def("free_variables",
         [](const std::vector<Var>& outs) { return free_variables(outs); });
   m.def("same_variable", [](const Var& a, const Var& b) { return a.same(b); });

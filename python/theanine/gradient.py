@@ -8,6 +8,7 @@ import numpy as np
 
 from theanine import _core
 from theanine._core import DisconnectedInputError  # noqa: F401
+from theanine._core import disconnected_grad, zero_grad  # noqa: F401
 
 Variable = _core.Variable
 VarOrList = Union[Variable, Sequence[Variable]]
@@ -127,7 +128,12 @@ def verify_grad(fun: Callable[..., Variable], pt: Sequence[Any],
 
     if rng is None:
         rng = np.random.default_rng(42)
-    rand = rng.random if hasattr(rng, "random") else rng.rand
+
+    def uniform(shape: tuple) -> np.ndarray:
+        # Generator.random takes a shape; the legacy RandomState.rand takes dims.
+        if isinstance(rng, np.random.Generator):
+            return rng.random(shape)
+        return np.asarray(rng.rand(*shape))
     pt = [np.array(p) for p in pt]
     for i, p in enumerate(pt):
         if p.dtype.kind != "f":
@@ -145,8 +151,7 @@ def verify_grad(fun: Callable[..., Variable], pt: Sequence[Any],
     f_out = function(inputs, out, on_unused_input="ignore", mode=mode)
     out_shape = np.shape(f_out(*pt))
     for _ in range(n_tests):
-        proj = np.asarray(rand(*out_shape) + 0.5 if out_shape else rand() + 0.5,
-                          dtype=out.dtype)
+        proj = np.asarray(uniform(out_shape) + 0.5, dtype=out.dtype)
         cost = (out * _core.constant(proj)).sum()
         grads = grad(cost, inputs, disconnected_inputs="ignore")
         f_cost = function(inputs, cost, on_unused_input="ignore", mode=mode)

@@ -23,3 +23,20 @@ def random_values(rng, shape, dtype="float64", ints=(-5, 6)):
     if np.dtype(dtype).kind in "iu":
         return rng.integers(*ints, size=shape).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+def check_grad(fun, *points, seed=3, n_tests=2):
+    """verify_grad of fun at float64 copies of points."""
+    from theanine.gradient import verify_grad
+
+    verify_grad(fun, [np.asarray(p, dtype="float64") for p in points],
+                rng=np.random.default_rng(seed), n_tests=n_tests)
+
+
+def assert_grad_type(g, wrt, by_rule=True):
+    """g has wrt's dtype and static shape; with by_rule, the op's rule gave it that shape
+    (the engine did not have to append a SumTo to restore it)."""
+    assert g.dtype == wrt.dtype
+    assert g.static_shape == wrt.static_shape
+    if by_rule:
+        assert g.op_name != "SumTo"

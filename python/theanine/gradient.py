@@ -115,7 +115,7 @@ def verify_grad(fun: Callable[..., Variable], pt: Sequence[Any],
                 rng: Optional[Union[np.random.Generator, np.random.RandomState]] = None,
                 n_tests: int = 2, eps: Optional[float] = None,
                 abs_tol: Optional[float] = None, rel_tol: Optional[float] = None,
-                mode: Optional[str] = None) -> None:
+                mode: Optional[str] = None, tol: Optional[float] = None) -> None:
     """Checks the symbolic gradient of `fun` at the point `pt` numerically.
 
     fun takes one symbolic variable per array in `pt` (of the same dtype and
@@ -140,6 +140,8 @@ def verify_grad(fun: Callable[..., Variable], pt: Sequence[Any],
             raise TypeError(f"verify_grad: point {i} has dtype {p.dtype}; use float arrays")
     dtype = "float32" if all(p.dtype == np.float32 for p in pt) else "float64"
     eps = eps if eps is not None else _DEFAULT_EPS[dtype]
+    if tol is not None:
+        abs_tol = rel_tol = tol
     abs_tol = abs_tol if abs_tol is not None else _DEFAULT_TOL[dtype]
     rel_tol = rel_tol if rel_tol is not None else _DEFAULT_TOL[dtype]
 

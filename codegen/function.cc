@@ -6,6 +6,7 @@
 
 #include "graph/fgraph.h"
 #include "graph/op.h"
+#include "passes/pipeline.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -23,6 +24,7 @@ struct Function::Impl {
   std::vector<std::pair<int, NDArray>> constant_slots;
   std::vector<int> output_slots;  // graph_outputs' slots
   std::vector<int> update_slots;
+  RewriteStats stats;
 
   std::string input_desc(size_t i) const {
     std::string d = "input " + std::to_string(i);
@@ -161,6 +163,16 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     impl->update_targets.push_back(target);
   }
   impl->graph_outputs = clone_replace(all_outputs, repl);
+  if (opts.mode == "FAST_COMPILE" || opts.mode.empty() || opts.mode == "FAST_RUN" ||
+      opts.mode == "REFERENCE") {
+    OptimizeOptions o;
+    o.fast_compile = opts.mode == "FAST_COMPILE";
+    o.stats = &impl->stats;
+    impl->graph_outputs = optimize(impl->graph_outputs, o);
+  } else if (opts.mode != "NO_OPTIMIZATION") {
+    throw ValueError(pre + "unknown mode '" + opts.mode +
+                     "' (expected FAST_RUN, FAST_COMPILE, REFERENCE or NO_OPTIMIZATION)");
+  }
 
   // Every free variable must be provided.
   std::vector<Var> free = free_variables(impl->graph_outputs);
@@ -324,6 +336,10 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
 const std::vector<In>& Function::inputs() const { return impl_->inputs; }
 size_t Function::num_outputs() const { return impl_->outputs.size(); }
 const std::string& Function::name() const { return impl_->name; }
+const std::map<std::string, int>& Function::rewrite_stats() const {
+  return impl_->stats.fired;
+}
+
 std::string Function::debugprint() const {
   return theanine::debugprint(impl_->graph_outputs);
 }

@@ -1,6 +1,7 @@
 #pragma once
 // function(): compiles a graph into a callable. Today every node runs on the
 // reference path; the compiled backends plug in behind the same interface.
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,9 @@ struct FunctionOptions {
   std::optional<bool> allow_input_downcast;
   UnusedInput on_unused_input = UnusedInput::Raise;
   std::string name;
-  std::string mode;  // "", "FAST_RUN", "FAST_COMPILE", "REFERENCE"
+  // "FAST_RUN" (or ""): every rewrite; "FAST_COMPILE": merge and constant
+  // folding only; "NO_OPTIMIZATION": the graph as written. ValueError otherwise.
+  std::string mode;
 };
 
 // One call argument; `weak` marks a value that came from a Python number,
@@ -64,8 +67,10 @@ class Function {
   const std::vector<In>& inputs() const;
   size_t num_outputs() const;
   const std::string& name() const;
-  // The graph that runs (after givens), Theano-debugprint style.
+  // The graph that runs (after givens and rewrites), Theano-debugprint style.
   std::string debugprint() const;
+  // How often each rewrite rule fired while compiling.
+  const std::map<std::string, int>& rewrite_stats() const;
 
   struct Impl;
   explicit Function(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -1,6 +1,7 @@
 #pragma once
 // The Op interface: what every concrete op in ops/ implements.
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ class Op {
   // Ops that own graphs (scan, OpFromGraph) list them so clone, print, grad and
   // rewrites can recurse.
   virtual std::vector<const FunctionGraph*> inner_graphs() const { return {}; }
+  // The same op over rewritten inner graphs: `rewrite_outputs` maps each inner
+  // graph's outputs to their rewritten equivalents. Ops without inner graphs
+  // (and ops that do not support it) return null and are left as they are.
+  using InnerRewrite = std::function<std::vector<Var>(const std::vector<Var>&)>;
+  virtual std::shared_ptr<const Op> with_rewritten_inner(
+      const InnerRewrite& rewrite_outputs) const {
+    return nullptr;
+  }
 
   // Identity for merging equal nodes: same class and same parameters. The
   // default compares name(), which must therefore spell every parameter.

@@ -63,7 +63,8 @@ void bind_function(pyb::module_& m) {
               names.push_back(!in.name.empty() ? in.name : in.variable->name);
             return names;
           })
-      .def("debugprint", &Function::debugprint);
+      .def("debugprint", &Function::debugprint)
+      .def_property_readonly("rewrite_stats", &Function::rewrite_stats);
 
   m.def(
       "function",

@@ -20,7 +20,7 @@ from theanine.errors import (  # noqa: E402
     TheanineError,
     UnusedInputError,
 )
-from theanine.compile import Function, In, Out, function, shared  # noqa: E402
+from theanine.compile import Function, In, Mode, Out, function, shared  # noqa: E402
 from theanine import gradient  # noqa: E402
 from theanine.gradient import grad  # noqa: E402
 from theanine import tensor  # noqa: E402
@@ -30,7 +30,7 @@ from theanine.printing import debugprint, pp  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "config", "function", "grad", "gradient", "shared", "In", "Out", "Function", "tensor", "printing",
+    "config", "function", "grad", "gradient", "shared", "In", "Mode", "Out", "Function", "tensor", "printing",
     "debugprint", "pp", "TheanineError", "ShapeError", "MissingInputError",
     "UnusedInputError",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 _FLOAT_TYPES = ("float32", "float64")
-_MODES = ("FAST_RUN", "FAST_COMPILE", "REFERENCE")
+_MODES = ("FAST_RUN", "FAST_COMPILE", "REFERENCE", "NO_OPTIMIZATION")
 
 
 class Config:

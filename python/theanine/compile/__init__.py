@@ -1,4 +1,4 @@
-from theanine.compile.function import Function, In, Out, function
+from theanine.compile.function import Function, In, Mode, Out, function
 from theanine.compile.sharedvalue import shared
 
-__all__ = ["Function", "In", "Out", "function", "shared"]
+__all__ = ["Function", "In", "Mode", "Out", "function", "shared"]

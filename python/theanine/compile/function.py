@@ -71,6 +71,11 @@ class Function:
     def debugprint(self) -> str:
         return self._core.debugprint()
 
+    @property
+    def rewrite_stats(self) -> dict:
+        """How many times each rewrite rule fired while compiling."""
+        return dict(self._core.rewrite_stats)
+
 
 def _pairs(x: Union[None, Mapping, Iterable], what: str) -> list:
     if x is None:
@@ -85,6 +90,35 @@ def _pairs(x: Union[None, Mapping, Iterable], what: str) -> list:
             raise TypeError(f"{what}: key {key!r} is not a Variable")
         out.append((key, _core.as_variable(value)))
     return out
+
+
+class Mode:
+    """Theano's Mode: `Mode(optimizer=None)` compiles the graph as written,
+    `optimizer="fast_compile"` runs merge and constant folding only."""
+
+    def __init__(self, linker: Optional[str] = None, optimizer: Optional[str] = "fast_run") -> None:
+        self.linker = linker
+        self.optimizer = optimizer
+
+    @property
+    def name(self) -> str:
+        if self.optimizer is None or self.optimizer == "None":
+            return "NO_OPTIMIZATION"
+        if self.optimizer == "fast_compile":
+            return "FAST_COMPILE"
+        if self.optimizer == "fast_run":
+            return "FAST_RUN"
+        raise ValueError(f"Mode: unknown optimizer {self.optimizer!r}")
+
+
+def _mode_name(mode: Any) -> str:
+    if mode is None:
+        return config.mode
+    if isinstance(mode, Mode):
+        return mode.name
+    if isinstance(mode, str):
+        return mode
+    raise TypeError(f"mode must be a string or a Mode, got {type(mode).__name__}")
 
 
 def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = None,
@@ -124,5 +158,5 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
             raise TypeError(f"function(): output {i} is a {type(o).__name__}, not a Variable")
     core = _core.function(ins, outs, _pairs(updates, "updates"), _pairs(givens, "givens"),
                           allow_input_downcast, on_unused_input or "raise", name or "",
-                          mode or config.mode)
+                          _mode_name(mode))
     return Function(core, [n for _, n, _ in ins], single)

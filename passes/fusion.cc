@@ -1,0 +1,7 @@
+#include "passes/pipeline.h"
+
+namespace theanine {
+
+std::vector<Var> fuse(const std::vector<Var>& outputs, RewriteStats*) { return outputs; }
+
+}  // namespace theanine

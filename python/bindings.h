@@ -12,4 +12,5 @@ void bind_subtensor(pybind11::module_& m);  // bind_subtensor.cc
 void bind_function(pybind11::module_& m);   // bind_function.cc
 void bind_data(pybind11::module_& m);       // bind_data.cc: IDX reader
 void bind_gradient(pybind11::module_& m);   // bind_gradient.cc: grad, Lop, Rop, jacobian
+void bind_nnet(pybind11::module_& m);       // bind_nnet.cc: softmax family
 }  // namespace theanine::py

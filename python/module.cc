@@ -70,4 +70,5 @@ PYBIND11_MODULE(_core, m) {
   theanine::py::bind_function(m);
   theanine::py::bind_data(m);
   theanine::py::bind_gradient(m);
+  theanine::py::bind_nnet(m);
 }

@@ -31,6 +31,14 @@ std::string MapOp::name() const {
   return "Map{" + label_ + "#" + std::to_string(uid_) + "}";
 }
 
+std::shared_ptr<const Op> MapOp::with_rewritten_inner(const InnerRewrite& rewrite) const {
+  Var body = rewrite({body_}).at(0);
+  if (body.same(body_)) return nullptr;
+  // The rewritten body may use fewer captured variables, never new ones, so the
+  // node's inputs stay valid.
+  return std::make_shared<MapOp>(index_, body, captured_, label_);
+}
+
 std::vector<TensorType> MapOp::infer_types(const std::vector<Var>& in) const {
   if (in[0]->type.ndim() != 0 || is_float(in[0]->type.dtype))
     throw TypeError("map: the length must be an integer scalar, got " +

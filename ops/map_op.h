@@ -20,6 +20,8 @@ class MapOp : public Op {
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
   std::vector<const FunctionGraph*> inner_graphs() const override { return {&inner_}; }
+  std::shared_ptr<const Op> with_rewritten_inner(
+      const InnerRewrite& rewrite) const override;
 
  private:
   Var index_, body_;

@@ -74,6 +74,9 @@ class Rewriter {
   }
 
   std::vector<Var> run(std::vector<Var> outputs) {
+    // A budget of rule firings, so rules that keep undoing each other (a bug)
+    // cannot blow the graph up before the sweep bound is reached.
+    fire_budget_ = 64 * static_cast<int64_t>(toposort(outputs).size()) + 256;
     for (int sweep = 0; sweep < max_sweeps_; ++sweep) {
       changed_ = false;
       count_clients(outputs);
@@ -204,12 +207,14 @@ class Rewriter {
       const Apply* node = outs[0]->owner;
       if (!node) return outs;
       bool fired = false;
+      if (fire_budget_ <= 0) return outs;
       auto try_rules = [&](const std::vector<const Rule*>& rules) {
         for (const Rule* r : rules) {
           std::vector<Var> repl = r->fn(*node, ctx_);
           if (repl.empty()) continue;
           check_replacement(*r, *node, repl);
           if (stats_) stats_->fired[r->name]++;
+          --fire_budget_;
           changed_ = fired = true;
           outs = repl;
           return;
@@ -267,6 +272,7 @@ class Rewriter {
   std::vector<const Rule*> any_kind_;
   RewriteContext ctx_;
   bool changed_ = false;
+  int64_t fire_budget_ = 0;
   std::unordered_map<const Variable*, Var> memo_;
   std::unordered_map<size_t, std::vector<std::shared_ptr<Apply>>> nodes_;
   std::unordered_map<std::string, Var> constants_;

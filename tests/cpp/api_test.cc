@@ -13,8 +13,7 @@ TEST(Api, ReadmeExampleTrainsALinearModel) {
   Var x = make_input(TensorType(DType::Float32, {-1, 3}), "x");
   Var W = make_shared(NDArray::zeros(DType::Float32, {3, 2}), "W");
   Var cost = mean(sqr(dot(x, W) - 1.0));
-  Var gW = dot(transpose(x), dot(x, W) - 1.0) * (2.0 / 6.0);  // hand-derived
-  Function train = function({x}, {cost}, {{W, W - 0.1 * gW}});
+  Function train = function({x}, {cost}, {{W, W - 0.1 * grad(cost, W)}});
   NDArray batch = NDArray::from_vector<float>({1, 0, 0, 0, 1, 0, 0, 0, 1}, {3, 3});
   double first = train({batch})[0].item_double();
   EXPECT_DOUBLE_EQ(first, 1.0);  // W = 0: every residual is -1

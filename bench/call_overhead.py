@@ -1,37 +1,14 @@
-"""Per-call overhead of a tiny theanine function against the same NumPy expression.
+"""Per-call overhead of a tiny theanine function against NumPy: the suite's
+"overhead" benchmark alone (bench/run.py does the work).
 
-Prints microseconds per call for both and their ratio (theanine / NumPy), medians
-of interleaved repetitions.
+    PYTHONPATH=python python3 bench/call_overhead.py [more bench/run.py options]
 """
-import statistics
-import time
+import sys
+from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import theanine
-import theanine.tensor as T
-
-
-def per_call_us(fn, n=2000):
-    t = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t) / n * 1e6
-
-
-def main():
-    x = T.vector("x")
-    f = theanine.function([x], x * 2 + 1)
-    a = np.ones(16, dtype="float32")
-    ours, numpys = [], []
-    for _ in range(7):  # interleaved: A B A B ...
-        ours.append(per_call_us(lambda: f(a)))
-        numpys.append(per_call_us(lambda: a * 2 + 1))
-    o, p = statistics.median(ours), statistics.median(numpys)
-    print(f"theanine call: {o:8.2f} us (min {min(ours):.2f}, max {max(ours):.2f})")
-    print(f"numpy expr:    {p:8.2f} us (min {min(numpys):.2f}, max {max(numpys):.2f})")
-    print(f"ratio theanine/numpy: {o / p:.1f}x")
-
+import run  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run.main(["--quick", "--only", "overhead", "--peers", "theanine,numpy"] + sys.argv[1:]))

@@ -1,0 +1,44 @@
+"""PyTensor with its C backend (linker "cvm", FAST_RUN rewrites), through the
+Theano-API tasks it shares with theanine.
+
+BENCH_FRESH_CACHE=1 (the cold compile) gives it an empty compile directory, so
+that "cold" includes compiling its C modules as a new user would.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+_flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f]
+_flags.append("floatX=float32")
+if os.environ.get("BENCH_FRESH_CACHE") == "1":
+    _tmp = tempfile.mkdtemp(prefix="bench-pytensor-")
+    atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
+    _flags.append(f"compiledir={_tmp}")
+os.environ["PYTENSOR_FLAGS"] = ",".join(_flags)
+
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
+from pytensor.compile.mode import Mode  # noqa: E402
+from pytensor.tensor.special import softmax  # noqa: E402
+
+from peers.theano_api import find, require, tasks  # noqa: E402
+
+
+def info() -> dict:
+    c = pytensor.config
+    return {"versions": {"pytensor": pytensor.__version__},
+            "linker": "cvm", "cxx": c.cxx, "openmp": bool(c.openmp),
+            "blas_api": f"C backend linked with: {c.blas__ldflags}"}
+
+
+def _conv_ops() -> tuple:
+    return require(f"not supported: PyTensor {pytensor.__version__} has no conv2d/pool_2d",
+                   find("pytensor.tensor.conv", "conv2d"),
+                   find("pytensor.tensor.signal.pool", "pool_2d"))
+
+
+TASKS = tasks(pytensor, pt, {"mode": Mode(linker="cvm", optimizer="fast_run")},
+              lambda X: softmax(X, axis=1), _conv_ops)

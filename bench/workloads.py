@@ -1,0 +1,206 @@
+"""What the suite measures: the benchmark registry, the sizes of each mode, the
+models' hyperparameters, the data and the initial weights every peer shares.
+
+Every peer builds its tasks from these definitions, so all sides run the same
+shapes, dtypes, data, initial weights, batch order and hyperparameters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+SEED = 1234
+MLP_SIZES = (784, 392, 196, 10)  # tanh hidden layers, softmax output
+# LeNet-5 as in the Theano tutorial (convolutional_mlp.py): conv 20@5x5, max-pool
+# 2x2, tanh(pool + b); conv 50@5x5, pool 2x2, tanh; dense 800->500 tanh; 500->10.
+# Convolutions are cross-correlations (no filter flip) on every side.
+CNN_KERNELS = (20, 50)
+CNN_KSIZE = 5
+CNN_HIDDEN = 500
+BATCH = 128
+SYNTH_SIGNAL = 0.15  # prototype share of a synthetic image, the rest uniform noise
+LR = 0.01
+MOMENTUM = 0.9  # v = mu * v - lr * g; w = w + v (the same as torch.optim.SGD's form)
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    reps: int            # timed repetitions per peer, interleaved
+    probe_reps: int      # repetitions per thread setting that pick a peer's setting
+    cold_reps: int       # fresh processes for the cold compile time
+    target_s: float      # a fast task repeats its call until one repetition lasts this long
+    settle_s: float      # pause between two contenders' runs (lets BLAS spin-waits end)
+    mlp_train: int
+    mlp_test: int
+    cnn_train: int
+    cnn_test: int
+    mlp_epochs: int      # for the accuracy figure
+    cnn_epochs: int
+    elem_n: int          # elements of the fused elementwise benchmark
+    gemm_n: int          # square GEMM size
+    softmax_shape: tuple[int, int]
+    tune: bool           # probe every thread setting of each peer (else use its first one)
+
+
+MODES = {
+    "quick": Mode("quick", reps=3, probe_reps=0, cold_reps=1, target_s=0.02, settle_s=0.0,
+                  mlp_train=512, mlp_test=512, cnn_train=128, cnn_test=128,
+                  mlp_epochs=1, cnn_epochs=1, elem_n=1 << 20, gemm_n=256,
+                  softmax_shape=(512, 256), tune=False),
+    "full": Mode("full", reps=5, probe_reps=2, cold_reps=2, target_s=0.25, settle_s=0.1,
+                 mlp_train=10240, mlp_test=2048, cnn_train=1024, cnn_test=1024,
+                 mlp_epochs=2, cnn_epochs=4, elem_n=1 << 24, gemm_n=2048,
+                 softmax_shape=(8192, 1024), tune=True),
+}
+
+
+@dataclass(frozen=True)
+class Bench:
+    id: str
+    title: str
+    task: str            # the peer-side task that implements it
+    kind: str            # "time": seconds per call, timed; "value": the task returns the figure
+    unit: str            # what `display` turns the median into
+    fresh_process: bool = False  # each repetition in a new process (cold compile)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.unit in ("GB/s", "GFLOP/s", "%")
+
+
+BENCHMARKS = [
+    Bench("mlp_epoch", "MLP training epoch", "mlp_epoch", "time", "s"),
+    Bench("cnn_epoch", "CNN training epoch", "cnn_epoch", "time", "s"),
+    Bench("mlp_compile_cold", "MLP train function build, fresh process", "mlp_compile",
+          "time", "s", fresh_process=True),
+    Bench("mlp_compile_warm", "MLP train function build, again in-process", "mlp_compile",
+          "time", "s"),
+    Bench("overhead", "per-call overhead, x*2+1 on 16 float32", "overhead", "time", "us"),
+    Bench("elemwise", "fused tanh(a*x+b), float32", "elemwise", "time", "GB/s"),
+    Bench("gemm", "GEMM float32", "gemm", "time", "GFLOP/s"),
+    Bench("softmax", "softmax over rows, float32", "softmax", "time", "ms"),
+    Bench("mlp_accuracy", "MLP test accuracy, same seed and epochs", "mlp_accuracy", "value",
+          "%"),
+    Bench("cnn_accuracy", "CNN test accuracy, same seed and epochs", "cnn_accuracy", "value",
+          "%"),
+]
+BY_ID = {b.id: b for b in BENCHMARKS}
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def describe(b: Bench, m: Mode) -> str:
+    """The benchmark's title with this mode's sizes."""
+    sizes = {
+        "mlp_epoch": f"{m.mlp_train} samples, batch {BATCH}",
+        "cnn_epoch": f"{m.cnn_train} samples, batch {BATCH}",
+        "elemwise": f"{m.elem_n:,} elements",
+        "gemm": f"{m.gemm_n}x{m.gemm_n}x{m.gemm_n}",
+        "softmax": f"{m.softmax_shape[0]}x{m.softmax_shape[1]}",
+        "mlp_accuracy": f"{_n(m.mlp_epochs, 'epoch')} of {m.mlp_train}, test {m.mlp_test}",
+        "cnn_accuracy": f"{_n(m.cnn_epochs, 'epoch')} of {m.cnn_train}, test {m.cnn_test}",
+    }.get(b.id)
+    return f"{b.title} ({sizes})" if sizes else b.title
+
+
+def display(b: Bench, m: Mode, seconds_or_value: float) -> float:
+    """A median in the benchmark's unit (throughputs from seconds per call)."""
+    v = seconds_or_value
+    if b.unit == "us":
+        return v * 1e6
+    if b.unit == "ms":
+        return v * 1e3
+    if b.unit == "GB/s":  # read x, write the result
+        return 2 * 4 * m.elem_n / v / 1e9
+    if b.unit == "GFLOP/s":
+        return 2 * m.gemm_n ** 3 / v / 1e9
+    return v
+
+
+# ---------------------------------------------------------------- data and weights
+
+def make_data(m: Mode, source: str, path: Path) -> Path:
+    """Writes the data set of this mode to `path` (npz) and returns it.
+
+    "synthetic": noisy images around ten random smooth prototypes, labelled by
+    their prototype (learnable, and the same on every machine); "fashion": a subset of
+    Fashion-MNIST through theanine.datasets.load_mnist.
+    """
+    rng = np.random.default_rng(SEED)
+    n_train, n_test = max(m.mlp_train, m.cnn_train), max(m.mlp_test, m.cnn_test)
+    if source == "synthetic":
+        # Ten smooth class prototypes (7x7 noise upsampled to 28x28) under noise.
+        protos = np.kron(rng.random((10, 7, 7)), np.ones((4, 4))).reshape(10, 784)
+        y = rng.integers(0, 10, n_train + n_test).astype(np.int32)
+        x = (SYNTH_SIGNAL * protos[y] + (1 - SYNTH_SIGNAL) * rng.random((len(y), 784)))
+        x = x.astype(np.float32)
+        train_x, train_y, test_x, test_y = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    elif source == "fashion":
+        from theanine.datasets import load_mnist
+
+        (tx, ty), _, (vx, vy) = load_mnist()
+        train_x, train_y, test_x, test_y = tx[:n_train], ty[:n_train], vx[:n_test], vy[:n_test]
+    else:
+        raise ValueError(f"unknown data source {source!r}")
+    np.savez(path, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+    return path
+
+
+def glorot(rng: np.random.Generator, n_in: int, n_out: int, shape: tuple) -> np.ndarray:
+    bound = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-bound, bound, size=shape).astype(np.float32)
+
+
+def mlp_init() -> list[np.ndarray]:
+    """[W1, b1, W2, b2, W3, b3]; W has shape (in, out)."""
+    rng = np.random.default_rng(SEED + 1)
+    out: list[np.ndarray] = []
+    for a, b in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
+        out += [glorot(rng, a, b, (a, b)), np.zeros(b, np.float32)]
+    return out
+
+
+def cnn_init() -> list[np.ndarray]:
+    """[K1 (20,1,5,5), c1 (20,), K2 (50,20,5,5), c2 (50,), W3 (800,500), b3, W4 (500,10), b4]."""
+    rng = np.random.default_rng(SEED + 2)
+    k, (f1, f2) = CNN_KSIZE, CNN_KERNELS
+    flat = f2 * 4 * 4
+    return [
+        glorot(rng, 1 * k * k, f1 * k * k // 4, (f1, 1, k, k)), np.zeros(f1, np.float32),
+        glorot(rng, f1 * k * k, f2 * k * k // 4, (f2, f1, k, k)), np.zeros(f2, np.float32),
+        glorot(rng, flat, CNN_HIDDEN, (flat, CNN_HIDDEN)), np.zeros(CNN_HIDDEN, np.float32),
+        glorot(rng, CNN_HIDDEN, 10, (CNN_HIDDEN, 10)), np.zeros(10, np.float32),
+    ]
+
+
+class Data:
+    """The data set of a run, loaded lazily in a worker, with the batch slicing
+    every peer uses (fixed order, the last partial batch dropped)."""
+
+    def __init__(self, path: Optional[str]):
+        self._path = path
+        self._arrays: Optional[dict] = None
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if self._arrays is None:
+            with np.load(self._path) as f:
+                self._arrays = {k: f[k] for k in f.files}
+        return self._arrays[key]
+
+    def split(self, n_train: int, n_test: int, images: bool = False):
+        """(train_x, train_y, test_x, test_y); images=True gives (N, 1, 28, 28)."""
+        tx, ty = self["train_x"][:n_train], self["train_y"][:n_train]
+        vx, vy = self["test_x"][:n_test], self["test_y"][:n_test]
+        if images:
+            tx, vx = tx.reshape(-1, 1, 28, 28), vx.reshape(-1, 1, 28, 28)
+        return (np.ascontiguousarray(tx), ty, np.ascontiguousarray(vx), vy)
+
+
+def batches(n: int) -> list[slice]:
+    return [slice(i, i + BATCH) for i in range(0, n - BATCH + 1, BATCH)]

@@ -91,6 +91,7 @@ class Samples:
     reason: str = ""
     s: list[float] = field(default_factory=list)      # seconds per call, or the values
     ref_s: list[float] = field(default_factory=list)  # the reference timed beside it
+    extra: dict = field(default_factory=dict)  # what a value task reports beside its figure
 
     def fail(self, status: str, reason: str) -> None:
         self.status, self.reason = status, reason

@@ -40,6 +40,13 @@ def cell(b: dict, key: str) -> str:
         s += f" ({r['fraction_of_copy']['median']:.0%} of copy)"
     if "fraction_of_openblas_via_numpy" in r:
         s += f" ({r['fraction_of_openblas_via_numpy']:.0%} of OpenBLAS)"
+    extra = []
+    if b.get("target") and key == "theanine":
+        extra.append(f"target {b['target']}")
+    if "rewrites" in r:
+        extra.append(f"{r['rewrites']} rewrites")
+    if extra:
+        s += f" ({'; '.join(extra)})"
     return s
 
 

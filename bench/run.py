@@ -92,7 +92,7 @@ class Suite:
             if b.kind == "time" and not b.fresh_process:
                 self.timed(b, self.run_timed)
         for b in self.benches:
-            if b.fresh_process:
+            if b.kind == "time" and b.fresh_process:
                 self.timed(b, self.run_fresh)
         for b in self.benches:
             if b.kind == "value":
@@ -164,14 +164,29 @@ class Suite:
         self.samples[b.id] = res
 
     def run_value(self, b: Bench) -> None:
-        """One run per peer, at the thread setting its epoch benchmark chose."""
+        """One run per peer, at the thread setting its epoch benchmark chose (the
+        first setting where there is none); with fresh_process, in a new worker
+        process at that setting. Peers outside `b.only` are n/a."""
         res: dict[str, Samples] = {}
         for k in self.workers:
             w = self.chosen_worker(b.id.replace("_accuracy", "_epoch"), k)
             smp = res[k] = Samples(w.config.label)
-            r = ask(w, "value", b.task)
+            if b.only and k not in b.only:
+                smp.fail("unsupported", f"n/a: measured for {', '.join(b.only)} only")
+                continue
+            if b.fresh_process:
+                try:
+                    fresh = self.spawn(w.peer, w.config, fresh_cache=True)
+                except WorkerError as e:
+                    r = {"status": "failed", "reason": str(e)}
+                else:
+                    r = fresh.ready if fresh.ready["status"] != "ok" else ask(fresh, "value", b.task)
+                    fresh.close()
+            else:
+                r = ask(w, "value", b.task)
             if r["status"] == "ok":
                 smp.s.append(r["value"])
+                smp.extra = r.get("extra", {})
             else:
                 smp.fail(r["status"], r["reason"])
         self.samples[b.id] = res
@@ -187,7 +202,8 @@ class Suite:
                 per_peer[peer.key] = self.result(b, peer, ref)
             out.append({"id": b.id, "title": describe(b, self.mode), "unit": b.unit,
                         "kind": b.kind, "higher_is_better": b.higher_is_better,
-                        "results": per_peer, "leader": leader(b, per_peer)})
+                        "target": b.target, "results": per_peer,
+                        "leader": leader(b, per_peer)})
         return out
 
     def result(self, b: Bench, peer: Peer, ref: Optional[Samples]) -> dict:
@@ -213,7 +229,9 @@ class Suite:
                 if numpy_best is not None:
                     r["fraction_of_openblas_via_numpy"] = (spread(numpy_best.s)["median"] / med)
         else:
+            # a value task returns its figure in the benchmark's unit
             r["display"] = {"median": best.s[0], "min": best.s[0], "max": best.s[0]}
+            r.update(best.extra)
         return r
 
 
@@ -221,7 +239,7 @@ def leader(b: Bench, per_peer: dict[str, dict]) -> Optional[dict]:
     """The best peer; for timings also the runner-up and the median of the per-pair
     ratios runner-up time / leader time; for values the spread between peers."""
     ok = {k: r["display"]["median"] for k, r in per_peer.items() if r["status"] == "ok"}
-    if not ok:
+    if not ok or b.only:  # a figure of one peer alone leads nothing
         return None
     order = sorted(ok, key=lambda k: ok[k], reverse=b.higher_is_better)
     out: dict = {"peer": order[0], "value": ok[order[0]]}

@@ -76,7 +76,13 @@ class Worker:
         return out
 
     def value(self, req: dict) -> dict:
-        return {"value": float(self._build(req["task"]).run())}
+        """The task's figure; a task may return a dict: its "value" and the rest,
+        reported beside it in the results."""
+        out = self._build(req["task"]).run()
+        if isinstance(out, dict):
+            return {"value": float(out["value"]),
+                    "extra": {k: v for k, v in out.items() if k != "value"}}
+        return {"value": float(out)}
 
     def once(self, req: dict) -> dict:
         """The first call in this process, untouched by any warm-up (cold compile)."""

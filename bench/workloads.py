@@ -14,16 +14,29 @@ import numpy as np
 
 SEED = 1234
 MLP_SIZES = (784, 392, 196, 10)  # tanh hidden layers, softmax output
-# LeNet-5 as in the Theano tutorial (convolutional_mlp.py): conv 20@5x5, max-pool
-# 2x2, tanh(pool + b); conv 50@5x5, pool 2x2, tanh; dense 800->500 tanh; 500->10.
-# Convolutions are cross-correlations (no filter flip) on every side.
-CNN_KERNELS = (20, 50)
+# The CNN of the NN-ops issue: 1x28x28 -> conv 28@5x5 (valid) -> max-pool 3x3,
+# stride 3 -> tanh(pool + b) -> conv 56@5x5 (valid) -> max-pool 2x2 -> tanh(pool + b)
+# -> flatten to 56*2*2 = 224 -> dense 224->200 tanh -> 200->10 softmax.
+# Convolutions are cross-correlations (no filter flip) on every side; pooling
+# windows do not overlap (stride = window) and tile the maps exactly (24 = 8*3,
+# 4 = 2*2), so no border handling enters.
+CNN_KERNELS = (28, 56)
 CNN_KSIZE = 5
-CNN_HIDDEN = 500
+CNN_POOLS = (3, 2)   # window = stride of the max-pool after each convolution
+CNN_HIDDEN = 200
 BATCH = 128
 SYNTH_SIGNAL = 0.15  # prototype share of a synthetic image, the rest uniform noise
 LR = 0.01
 MOMENTUM = 0.9  # v = mu * v - lr * g; w = w + v (the same as torch.optim.SGD's form)
+WEIGHT_DECAY = 5e-4  # L2, on every parameter (biases too): g = dcost/dw + wd * w
+
+
+def cnn_shapes() -> tuple[int, int]:
+    """(side of the second pooled map, flattened size): (2, 224)."""
+    side = 28
+    for p in CNN_POOLS:
+        side = (side - CNN_KSIZE + 1) // p
+    return side, CNN_KERNELS[-1] * side * side
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class Mode:
     elem_n: int          # elements of the fused elementwise benchmark
     gemm_n: int          # square GEMM size
     softmax_shape: tuple[int, int]
+    opt_pairs: int       # interleaved build pairs (default mode, NO_OPTIMIZATION) of mlp_optimize
     tune: bool           # probe every thread setting of each peer (else use its first one)
 
 
@@ -50,11 +64,11 @@ MODES = {
     "quick": Mode("quick", reps=3, probe_reps=0, cold_reps=1, target_s=0.02, settle_s=0.0,
                   mlp_train=512, mlp_test=512, cnn_train=128, cnn_test=128,
                   mlp_epochs=1, cnn_epochs=1, elem_n=1 << 20, gemm_n=256,
-                  softmax_shape=(512, 256), tune=False),
+                  softmax_shape=(512, 256), opt_pairs=15, tune=False),
     "full": Mode("full", reps=5, probe_reps=2, cold_reps=2, target_s=0.25, settle_s=0.1,
                  mlp_train=10240, mlp_test=2048, cnn_train=1024, cnn_test=1024,
                  mlp_epochs=2, cnn_epochs=4, elem_n=1 << 24, gemm_n=2048,
-                 softmax_shape=(8192, 1024), tune=True),
+                 softmax_shape=(8192, 1024), opt_pairs=41, tune=True),
 }
 
 
@@ -65,7 +79,9 @@ class Bench:
     task: str            # the peer-side task that implements it
     kind: str            # "time": seconds per call, timed; "value": the task returns the figure
     unit: str            # what `display` turns the median into
-    fresh_process: bool = False  # each repetition in a new process (cold compile)
+    fresh_process: bool = False  # in a new process (time: each repetition; value: the run)
+    only: tuple[str, ...] = ()   # the peers it applies to (the others: n/a); () = all
+    target: str = ""             # printed beside theanine's figure
 
     @property
     def higher_is_better(self) -> bool:
@@ -79,6 +95,10 @@ BENCHMARKS = [
           "time", "s", fresh_process=True),
     Bench("mlp_compile_warm", "MLP train function build, again in-process", "mlp_compile",
           "time", "s"),
+    # theanine's rewrite pipeline: how much of the build above is graph rewriting
+    Bench("mlp_optimize", "MLP train function build, the graph-rewriting part (default "
+          "mode minus NO_OPTIMIZATION)", "mlp_optimize", "value", "ms", fresh_process=True,
+          only=("theanine",), target="< 50 ms"),
     Bench("overhead", "per-call overhead, x*2+1 on 16 float32", "overhead", "time", "us"),
     Bench("elemwise", "fused tanh(a*x+b), float32", "elemwise", "time", "GB/s"),
     Bench("gemm", "GEMM float32", "gemm", "time", "GFLOP/s"),
@@ -103,6 +123,7 @@ def describe(b: Bench, m: Mode) -> str:
         "elemwise": f"{m.elem_n:,} elements",
         "gemm": f"{m.gemm_n}x{m.gemm_n}x{m.gemm_n}",
         "softmax": f"{m.softmax_shape[0]}x{m.softmax_shape[1]}",
+        "mlp_optimize": f"medians of {m.opt_pairs} interleaved pairs, fresh process",
         "mlp_accuracy": f"{_n(m.mlp_epochs, 'epoch')} of {m.mlp_train}, test {m.mlp_test}",
         "cnn_accuracy": f"{_n(m.cnn_epochs, 'epoch')} of {m.cnn_train}, test {m.cnn_test}",
     }.get(b.id)
@@ -152,7 +173,7 @@ def make_data(m: Mode, source: str, path: Path) -> Path:
     return path
 
 
-def glorot(rng: np.random.Generator, n_in: int, n_out: int, shape: tuple) -> np.ndarray:
+def glorot(rng: np.random.Generator, n_in: float, n_out: float, shape: tuple) -> np.ndarray:
     bound = np.sqrt(6.0 / (n_in + n_out))
     return rng.uniform(-bound, bound, size=shape).astype(np.float32)
 
@@ -167,13 +188,17 @@ def mlp_init() -> list[np.ndarray]:
 
 
 def cnn_init() -> list[np.ndarray]:
-    """[K1 (20,1,5,5), c1 (20,), K2 (50,20,5,5), c2 (50,), W3 (800,500), b3, W4 (500,10), b4]."""
+    """[K1 (28,1,5,5), c1 (28,), K2 (56,28,5,5), c2 (56,), W3 (224,200), b3, W4 (200,10), b4].
+
+    Uniform in +-sqrt(6/(n_in+n_out)); for a convolution, as in the Theano tutorial,
+    n_in = in_channels*k*k and n_out = filters*k*k / (the pooling window's area).
+    """
     rng = np.random.default_rng(SEED + 2)
-    k, (f1, f2) = CNN_KSIZE, CNN_KERNELS
-    flat = f2 * 4 * 4
+    k, (f1, f2), (p1, p2) = CNN_KSIZE, CNN_KERNELS, CNN_POOLS
+    flat = cnn_shapes()[1]
     return [
-        glorot(rng, 1 * k * k, f1 * k * k // 4, (f1, 1, k, k)), np.zeros(f1, np.float32),
-        glorot(rng, f1 * k * k, f2 * k * k // 4, (f2, f1, k, k)), np.zeros(f2, np.float32),
+        glorot(rng, 1 * k * k, f1 * k * k / (p1 * p1), (f1, 1, k, k)), np.zeros(f1, np.float32),
+        glorot(rng, f1 * k * k, f2 * k * k / (p2 * p2), (f2, f1, k, k)), np.zeros(f2, np.float32),
         glorot(rng, flat, CNN_HIDDEN, (flat, CNN_HIDDEN)), np.zeros(CNN_HIDDEN, np.float32),
         glorot(rng, CNN_HIDDEN, 10, (CNN_HIDDEN, 10)), np.zeros(10, np.float32),
     ]

@@ -9,7 +9,7 @@ from jax import lax
 from peers import Ctx, Task
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
                           softmax_input, training_tasks)
-from workloads import BATCH, LR, MOMENTUM, batches, mlp_init
+from workloads import BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches, mlp_init
 
 jax.config.update("jax_platforms", "cpu")
 jnp.zeros(1).block_until_ready()  # the backend starts here, not in the first task
@@ -31,23 +31,24 @@ def mlp_forward(p, x):
 
 def cnn_forward(p, x):
     h = x
-    for K, c in ((p[0], p[1]), (p[2], p[3])):
+    for K, c, k in ((p[0], p[1], CNN_POOLS[0]), (p[2], p[3], CNN_POOLS[1])):
         a = lax.conv_general_dilated(h, K, (1, 1), "VALID",
                                      dimension_numbers=("NCHW", "OIHW", "NCHW"))
-        a = lax.reduce_window(a, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+        a = lax.reduce_window(a, -jnp.inf, lax.max, (1, 1, k, k), (1, 1, k, k), "VALID")
         h = jnp.tanh(a + c[:, None, None])
     h = jnp.tanh(h.reshape(h.shape[0], -1) @ p[4] + p[5])
     return h @ p[6] + p[7]
 
 
 def make_step(forward):
-    """A new jitted SGD-momentum step (a new function each time: no jit cache hit)."""
+    """A new jitted SGD-momentum step with weight decay (a new function each time:
+    no jit cache hit)."""
     def loss(params, x, y):
         return -jnp.mean(jax.nn.log_softmax(forward(params, x))[jnp.arange(y.shape[0]), y])
 
     def step(params, vel, x, y):
         g = jax.grad(loss)(params, x, y)
-        vel = [MOMENTUM * v - LR * gi for v, gi in zip(vel, g)]
+        vel = [MOMENTUM * v - LR * (gi + WEIGHT_DECAY * p) for v, gi, p in zip(vel, g, params)]
         return [p + v for p, v in zip(params, vel)], vel
     return jax.jit(step, donate_argnums=(0, 1))
 

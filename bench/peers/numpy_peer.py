@@ -7,7 +7,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from peers import Ctx, Task, Unsupported
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
                           softmax_input, training_tasks)
-from workloads import BATCH, LR, MOMENTUM, batches
+from workloads import BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches
 
 
 def info() -> dict:
@@ -21,7 +21,8 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 class _SGD:
-    """Parameters with momentum: v = mu*v - lr*g; w += v (in place)."""
+    """Parameters with momentum and weight decay: v = mu*v - lr*(g + wd*w); w += v
+    (in place)."""
 
     def __init__(self, params: list[np.ndarray]):
         self.params = [p.copy() for p in params]
@@ -29,6 +30,7 @@ class _SGD:
 
     def update(self, grads: list[np.ndarray]) -> None:
         for p, v, g in zip(self.params, self.vel, grads):
+            g += WEIGHT_DECAY * p  # g is this step's own array
             v *= MOMENTUM
             v -= LR * g
             p += v
@@ -89,21 +91,23 @@ def _conv_back(d: np.ndarray, cols: np.ndarray, K: np.ndarray, x_shape, need_dx:
     if not need_dx:
         return dK, None
     dcols = (d2 @ K.reshape(F, -1)).reshape(B, Ho, Wo, C, k, k)
-    dx = np.zeros(x_shape, np.float32)
+    dx = np.zeros(x_shape, d.dtype)
     for i in range(k):
         for j in range(k):
             dx[:, :, i:i + Ho, j:j + Wo] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
     return dK, dx
 
 
-def _pool(x: np.ndarray) -> np.ndarray:
+def _pool(x: np.ndarray, p: int) -> np.ndarray:
+    """Max over non-overlapping p x p windows (stride p; H and W multiples of p)."""
     B, C, H, W = x.shape
-    return x.reshape(B, C, H // 2, 2, W // 2, 2).max(axis=(3, 5))
+    return x.reshape(B, C, H // p, p, W // p, p).max(axis=(3, 5))
 
 
-def _pool_back(d: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _pool_back(d: np.ndarray, x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
+    """The gradient to the maximum of each window (to every tied maximum)."""
     B, C, H, W = x.shape
-    mask = x.reshape(B, C, H // 2, 2, W // 2, 2) == y[:, :, :, None, :, None]
+    mask = x.reshape(B, C, H // p, p, W // p, p) == y[:, :, :, None, :, None]
     return (mask * d[:, :, :, None, :, None]).reshape(x.shape)
 
 
@@ -111,10 +115,10 @@ class CNN(MLP):
     def forward(self, x, keep=False):
         K1, c1, K2, c2, W3, b3, W4, b4 = self.params
         a1, cols1 = _conv(x, K1)
-        p1 = _pool(a1)
+        p1 = _pool(a1, CNN_POOLS[0])
         h1 = np.tanh(p1 + c1[:, None, None])
         a2, cols2 = _conv(h1, K2)
-        p2 = _pool(a2)
+        p2 = _pool(a2, CNN_POOLS[1])
         h2 = np.tanh(p2 + c2[:, None, None]).reshape(len(x), -1)
         h3 = np.tanh(h2 @ W3 + b3)
         z = h3 @ W4 + b4
@@ -128,9 +132,9 @@ class CNN(MLP):
         dz = _dlogits(z, y)
         d3 = (dz @ W4.T) * (1 - h3 * h3)
         dh2 = ((d3 @ W3.T) * (1 - h2 * h2)).reshape(p2.shape)
-        dK2, dh1 = _conv_back(_pool_back(dh2, a2, p2), cols2, K2, h1.shape, True)
+        dK2, dh1 = _conv_back(_pool_back(dh2, a2, p2, CNN_POOLS[1]), cols2, K2, h1.shape, True)
         dp1 = dh1 * (1 - h1 * h1)
-        dK1, _ = _conv_back(_pool_back(dp1, a1, p1), cols1, K1, x.shape, False)
+        dK1, _ = _conv_back(_pool_back(dp1, a1, p1, CNN_POOLS[0]), cols1, K1, x.shape, False)
         self.update([dK1, dp1.sum((0, 2, 3)), dK2, dh2.sum((0, 2, 3)),
                      h2.T @ d3, d3.sum(0), h3.T @ dz, dz.sum(0)])
 

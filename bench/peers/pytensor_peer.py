@@ -35,6 +35,8 @@ def info() -> dict:
 
 
 def _conv_ops() -> tuple:
+    # PyTensor 3 dropped Theano's nnet.conv2d and signal.pool (its signal.convolve2d
+    # convolves single 2-D signals: no channels summed, no pooling op).
     return require(f"not supported: PyTensor {pytensor.__version__} has no conv2d/pool_2d",
                    find("pytensor.tensor.conv", "conv2d"),
                    find("pytensor.tensor.signal.pool", "pool_2d"))

@@ -3,6 +3,9 @@
 tensor module."""
 from __future__ import annotations
 
+import gc
+import statistics
+import time
 from types import ModuleType
 from typing import Any, Callable, Optional
 
@@ -11,24 +14,27 @@ import numpy as np
 from peers import Ctx, Task, Unsupported
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
                           softmax_input, training_tasks)
-from workloads import BATCH, LR, MOMENTUM, batches, mlp_init
+from workloads import (BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches, mlp_init)
 
 
 def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
           softmax: Callable[[Any], Any], conv_ops: Callable[[], tuple],
-          ) -> dict[str, Callable[[Ctx], Task]]:
+          no_optimization: Optional[Any] = None) -> dict[str, Callable[[Ctx], Task]]:
     """`softmax(X)`: the library's best row softmax; `conv_ops()`: (conv2d, pool_2d)
-    in Theano's signatures, or raises Unsupported."""
+    in Theano's signatures, or raises Unsupported; `no_optimization`: the `mode`
+    argument of `lib.function` that skips the graph rewrites (then the task
+    "mlp_optimize" times the rewriting of the default mode)."""
 
-    def function(inputs, outputs, updates=None):
-        return lib.function(inputs, outputs, updates=updates, **fn_kwargs)
+    def function(inputs, outputs, updates=None, **kw):
+        return lib.function(inputs, outputs, updates=updates, **{**fn_kwargs, **kw})
 
     def sgd(cost, params):
-        """SGD with momentum as updates: v = mu*v - lr*g; w = w + v."""
+        """SGD with momentum and weight decay as updates:
+        v = mu*v - lr*(g + wd*w); w = w + v."""
         updates = []
         for p, g in zip(params, T.grad(cost, params)):
             v = lib.shared(np.zeros_like(p.get_value()), name=f"v_{p.name}")
-            v_new = MOMENTUM * v - LR * g
+            v_new = MOMENTUM * v - LR * (g + WEIGHT_DECAY * p)
             updates += [(v, v_new), (p, p + v_new)]
         return updates
 
@@ -41,7 +47,8 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
     def shared_params(init: list[np.ndarray]) -> list:
         return [lib.shared(p.copy(), name=f"p{i}") for i, p in enumerate(init)]
 
-    def build_mlp(init: list[np.ndarray]):
+    def mlp_graph(init: list[np.ndarray]):
+        """(x, y, z, cost, updates) of the MLP's training step."""
         x, y = T.fmatrix("x"), T.ivector("y")
         params = shared_params(init)
         h = x
@@ -49,7 +56,11 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
             z = T.dot(h, params[i]) + params[i + 1]
             h = T.tanh(z) if i + 2 < len(params) else z
         cost = crossentropy(z, y)
-        return (function([x, y], cost, updates=sgd(cost, params)),
+        return x, y, z, cost, sgd(cost, params)
+
+    def build_mlp(init: list[np.ndarray]):
+        x, y, z, cost, updates = mlp_graph(init)
+        return (function([x, y], cost, updates=updates),
                 function([x], T.argmax(z, axis=1)))
 
     def build_cnn(init: list[np.ndarray]):
@@ -58,9 +69,10 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
         params = shared_params(init)
         K1, c1, K2, c2, W3, b3, W4, b4 = params
         h = x
-        for K, c in ((K1, c1), (K2, c2)):
-            a = conv2d(h, K, filter_flip=False)
-            h = T.tanh(pool_2d(a, ws=(2, 2), ignore_border=True) + c.dimshuffle("x", 0, "x", "x"))
+        for K, c, p in ((K1, c1, CNN_POOLS[0]), (K2, c2, CNN_POOLS[1])):
+            a = conv2d(h, K, filter_flip=False)  # valid, stride 1
+            pooled = pool_2d(a, ws=(p, p), stride=(p, p), ignore_border=True)  # max
+            h = T.tanh(pooled + c.dimshuffle("x", 0, "x", "x"))
         h = T.tanh(T.dot(h.flatten(2), W3) + b3)
         z = T.dot(h, W4) + b4
         cost = crossentropy(z, y)
@@ -111,8 +123,59 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
         init = mlp_init()
         return Task(run=lambda: build_mlp(init)[0], repeat=False)
 
+    def mlp_optimize(ctx: Ctx) -> Task:
+        """The time `function` spends rewriting the MLP's training graph: the median
+        build time in the default mode minus the median in `no_optimization`,
+        from ctx.mode.opt_pairs builds of each, interleaved (the order alternating
+        per pair) after one untimed build of each. Each build gets a new graph
+        (made untimed: the timed part is the `function` call alone)."""
+        init = mlp_init()
+        default = fn_kwargs.get("mode")
+
+        def build(mode) -> tuple[float, float, Any]:
+            """(wall s, this thread's CPU s, the function) of one `function` call."""
+            x, y, _, cost, updates = mlp_graph(init)
+            gc.collect()
+            gc.disable()
+            try:
+                t, c = time.perf_counter(), time.thread_time()
+                f = function([x, y], cost, updates=updates, mode=mode)
+                return time.perf_counter() - t, time.thread_time() - c, f
+            finally:
+                gc.enable()
+
+        def run() -> dict:
+            build(default)
+            build(no_optimization)
+            modes = {"default": default, "no_optimization": no_optimization}
+            wall: dict[str, list[float]] = {k: [] for k in modes}
+            cpu: dict[str, list[float]] = {k: [] for k in modes}
+            stats: dict = {}
+            for i in range(ctx.mode.opt_pairs):
+                for which in list(modes)[::1 if i % 2 == 0 else -1]:
+                    s, c, f = build(modes[which])
+                    wall[which].append(s)
+                    cpu[which].append(c)
+                    if which == "default":
+                        stats = dict(f.rewrite_stats)
+            med = {k: statistics.median(v) for k, v in wall.items()}
+            cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+            ms = lambda v: round(v * 1e3, 4)  # noqa: E731
+            return {"value": (med["default"] - med["no_optimization"]) * 1e3,  # ms
+                    "rewrites": int(sum(stats.values())),
+                    "rewrite_stats": stats,
+                    "default_mode": str(getattr(getattr(lib, "config", None), "mode", default)),
+                    "build_ms": {k: {"median": ms(med[k]), "min": ms(min(v)), "max": ms(max(v)),
+                                     "samples": [ms(x) for x in v]} for k, v in wall.items()},
+                    # the same difference in CPU time: what preemption on a busy machine
+                    # cannot inflate
+                    "cpu_ms": {**{k: ms(v) for k, v in cpu_med.items()},
+                               "difference": ms(cpu_med["default"] - cpu_med["no_optimization"])}}
+        return Task(run=run, repeat=False)
+
+    out = {"mlp_optimize": mlp_optimize} if no_optimization is not None else {}
     return {"overhead": overhead, "elemwise": elemwise, "gemm": gemm, "softmax": softmax_task,
-            "mlp_compile": mlp_compile,
+            "mlp_compile": mlp_compile, **out,
             **training_tasks("mlp", lambda init, tx, ty: Model(build_mlp, init, tx, ty)),
             **training_tasks("cnn", lambda init, tx, ty: Model(build_cnn, init, tx, ty))}
 

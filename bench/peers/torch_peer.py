@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from peers import Ctx, Task, Unsupported
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
                           softmax_input, training_tasks)
-from workloads import BATCH, LR, MOMENTUM, batches
+from workloads import BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches
 
 torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
 
@@ -27,7 +27,8 @@ class Model:
     def __init__(self, forward, init, tx, ty):
         self.forward = forward
         self.params = [torch.tensor(p, requires_grad=True) for p in init]
-        self.opt = torch.optim.SGD(self.params, lr=LR, momentum=MOMENTUM)
+        self.opt = torch.optim.SGD(self.params, lr=LR, momentum=MOMENTUM,
+                                   weight_decay=WEIGHT_DECAY)
         self.tx, self.ty = torch.from_numpy(tx), torch.from_numpy(ty).long()
         self.batches = batches(len(tx))
 
@@ -54,8 +55,8 @@ def mlp_forward(p, x):
 
 def cnn_forward(p, x):
     h = x
-    for K, c in ((p[0], p[1]), (p[2], p[3])):
-        h = torch.tanh(F.max_pool2d(F.conv2d(h, K), 2) + c[:, None, None])
+    for K, c, k in ((p[0], p[1], CNN_POOLS[0]), (p[2], p[3], CNN_POOLS[1])):
+        h = torch.tanh(F.max_pool2d(F.conv2d(h, K), k, stride=k) + c[:, None, None])
     h = torch.tanh(h.flatten(1) @ p[4] + p[5])
     return h @ p[6] + p[7]
 

@@ -1,12 +1,15 @@
 #include "codegen/function.h"
 
+#include <cstdlib>
 #include <iostream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "graph/fgraph.h"
 #include "graph/op.h"
+#include "passes/inplace.h"
 #include "passes/pipeline.h"
+#include "runtime/allocator.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -25,6 +28,8 @@ struct Function::Impl {
   std::vector<int> output_slots;  // graph_outputs' slots
   std::vector<int> update_slots;
   RewriteStats stats;
+  // Inplace marks for debugprint: the id printed for a node -> its mark.
+  std::unordered_map<uint64_t, std::string> inplace_marks;
 
   std::string input_desc(size_t i) const {
     std::string d = "input " + std::to_string(i);
@@ -38,6 +43,14 @@ struct Function::Impl {
 };
 
 namespace {
+
+// An output that may be written over the buffer in an input slot, and how many
+// references to that buffer are expected when nobody else can see it.
+struct Overwrite {
+  int output;
+  int slot;
+  long holders;
+};
 
 bool fits_exactly(const NDArray& v, DType to) {
   NDArray back = v.astype(to).astype(v.dtype());
@@ -163,18 +176,8 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     impl->update_targets.push_back(target);
   }
   impl->graph_outputs = clone_replace(all_outputs, repl);
-  if (opts.mode == "FAST_COMPILE" || opts.mode.empty() || opts.mode == "FAST_RUN" ||
-      opts.mode == "REFERENCE") {
-    OptimizeOptions o;
-    o.fast_compile = opts.mode == "FAST_COMPILE";
-    o.stats = &impl->stats;
-    impl->graph_outputs = optimize(impl->graph_outputs, o);
-  } else if (opts.mode != "NO_OPTIMIZATION") {
-    throw ValueError(pre + "unknown mode '" + opts.mode +
-                     "' (expected FAST_RUN, FAST_COMPILE, REFERENCE or NO_OPTIMIZATION)");
-  }
-
-  // Every free variable must be provided.
+  // Every free variable must be provided. Checked on the graph as written, so a
+  // rewrite that drops a dependency does not make a valid input "unused".
   std::vector<Var> free = free_variables(impl->graph_outputs);
   std::unordered_set<const Variable*> used;
   for (const Var& v : free) {
@@ -195,6 +198,21 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
       std::cerr << "warning: " << msg << "\n";
   }
 
+  bool plan_overwrites = false;
+  if (opts.mode == "FAST_COMPILE" || opts.mode.empty() || opts.mode == "FAST_RUN" ||
+      opts.mode == "REFERENCE") {
+    OptimizeOptions o;
+    o.fast_compile = opts.mode == "FAST_COMPILE";
+    o.stats = &impl->stats;
+    impl->graph_outputs = optimize(impl->graph_outputs, o);
+    plan_overwrites = !o.fast_compile;
+  } else if (opts.mode != "NO_OPTIMIZATION") {
+    throw ValueError(pre + "unknown mode '" + opts.mode +
+                     "' (expected FAST_RUN, FAST_COMPILE, REFERENCE or NO_OPTIMIZATION)");
+  }
+
+  free = free_variables(impl->graph_outputs);
+
   // Slots and instructions.
   std::unordered_map<const Variable*, int> slot;
   int next = 0;
@@ -209,7 +227,21 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
       slot[v.get()] = next++;
     }
   }
-  std::vector<Apply*> order = toposort(impl->graph_outputs);
+  // The schedule, and which outputs may overwrite an input (passes/inplace.h).
+  if (opts.inplace) plan_overwrites = *opts.inplace;
+  InplacePlan plan;
+  if (plan_overwrites) {
+    std::vector<std::pair<Var, Var>> update_pairs;
+    for (size_t u = 0; u < impl->update_targets.size(); ++u)
+      update_pairs.push_back(
+          {impl->update_targets[u], impl->graph_outputs[outputs.size() + u]});
+    plan = plan_inplace(impl->graph_outputs, update_pairs, &impl->stats);
+  } else {
+    plan.order = toposort(impl->graph_outputs);
+  }
+  const std::vector<Apply*>& order = plan.order;
+  std::unordered_set<int> shared_slot_set;
+  for (auto& [s, storage] : impl->shared_slots) shared_slot_set.insert(s);
   for (Apply* node : order)
     for (int i = 0; i < node->num_outputs(); ++i) slot[node->output_ptr(i)] = next++;
   impl->program.num_slots = next;
@@ -234,11 +266,43 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     Instruction ins;
     ins.label = node->op->name() +
                 (node->loc.known() ? " (created at " + node->loc.str() + ")" : "");
-    ins.run = [keep_node, in_slots, out_slots](std::vector<NDArray>& slots) {
+    // Output i may take the buffer in slot reuse[i] when, at run time, nothing
+    // else holds that buffer: the slot alone, or the slot and the shared
+    // variable whose update this is. A count above that means memory someone
+    // else can see (a caller's view of a shared value, an op that returned its
+    // input): the output is then allocated.
+    std::vector<Overwrite> reuse;
+    std::string mark;
+    for (int i = 0; i < node->num_outputs(); ++i) {
+      int k = plan.reused_input(node, i);
+      if (k < 0) continue;
+      int s = in_slots[k];
+      reuse.push_back({i, s, shared_slot_set.count(s) ? 2L : 1L});
+      if (!mark.empty()) mark += ", ";
+      mark += node->num_outputs() > 1 ? std::to_string(i) + "<-" + std::to_string(k)
+                                      : std::to_string(k);
+    }
+    if (!mark.empty())
+      impl->inplace_marks[node->output_ptr(0)->id] = "(inplace " + mark + ")";
+    ins.run = [keep_node, in_slots, out_slots, reuse](std::vector<NDArray>& slots) {
+      std::vector<NDArray> offered;
+      if (!reuse.empty()) {
+        offered.resize(out_slots.size());
+        for (const Overwrite& w : reuse) {
+          const NDArray& a = slots[w.slot];
+          if (a.defined() && a.buffer().use_count() == w.holders &&
+              allocator_owns(a.buffer()->keepalive))
+            offered[w.output] = a;
+        }
+      }
       std::vector<NDArray> args;
       args.reserve(in_slots.size());
       for (int s : in_slots) args.push_back(slots[s]);
-      std::vector<NDArray> results = keep_node->op->perform(*keep_node, args);
+      std::vector<NDArray> results;
+      if (offered.empty() || !keep_node->op->perform_into(*keep_node, args, offered))
+        results = keep_node->op->perform(*keep_node, args);
+      else
+        results = std::move(offered);
       if (results.size() != out_slots.size())
         throw Error("op returned " + std::to_string(results.size()) +
                     " outputs, expected " + std::to_string(out_slots.size()));
@@ -299,12 +363,13 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
 
   f.program.run(slots);
 
-  // Results never alias memory the caller or a shared variable owns.
-  auto aliases_owned = [&](const NDArray& r) {
+  // Results never alias memory the caller or a shared variable owns (but an
+  // update may keep its own variable's buffer: `own`).
+  auto aliases_owned = [&](const NDArray& r, const SharedStorage* own = nullptr) {
     for (const NDArray& g : given)
       if (r.shares_memory(g)) return true;
     for (auto& [s, storage] : f.shared_slots)
-      if (r.shares_memory(storage->value)) return true;
+      if (storage.get() != own && r.shares_memory(storage->value)) return true;
     for (auto& [s, value] : f.constant_slots)
       if (r.shares_memory(value)) return true;
     for (const In& in : f.inputs)
@@ -323,7 +388,13 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
   std::vector<NDArray> new_values;
   for (size_t u = 0; u < f.update_slots.size(); ++u) {
     NDArray v = slots[f.update_slots[u]];
-    bool alias = aliases_owned(v);
+    // Written over the variable's own value (inplace), or that value itself: the
+    // variable gives the buffer up as it takes the new value, so no copy.
+    const SharedStorage* own = f.update_targets[u]->shared.get();
+    const NDArray& old = own->value;
+    bool same_layout = v.buffer() == old.buffer() && v.raw() == old.raw() &&
+                       v.shape() == old.shape() && v.strides() == old.strides();
+    bool alias = aliases_owned(v, same_layout ? own : nullptr);
     for (const NDArray& r : results) alias |= v.shares_memory(r);
     for (const NDArray& prev : new_values) alias |= v.shares_memory(prev);
     new_values.push_back(alias ? v.copy() : v);
@@ -341,7 +412,27 @@ const std::map<std::string, int>& Function::rewrite_stats() const {
 }
 
 std::string Function::debugprint() const {
-  return theanine::debugprint(impl_->graph_outputs);
+  std::string text = theanine::debugprint(impl_->graph_outputs);
+  if (impl_->inplace_marks.empty()) return text;
+  // Each node line reads "<op>[.i] [id N] <type>...", N being the id of the
+  // node's first output: the mark goes after the op.
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    size_t at = line.find(" [id ");
+    if (at != std::string::npos) {
+      uint64_t id = std::strtoull(line.c_str() + at + 5, nullptr, 10);
+      auto it = impl_->inplace_marks.find(id);
+      if (it != impl_->inplace_marks.end()) line.insert(at, it->second);
+    }
+    out += line;
+    if (end < text.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
 }
 
 }  // namespace theanine

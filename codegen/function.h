@@ -48,6 +48,10 @@ struct FunctionOptions {
   // "FAST_RUN" (or ""): every rewrite; "FAST_COMPILE": merge and constant
   // folding only; "NO_OPTIMIZATION": the graph as written. ValueError otherwise.
   std::string mode;
+  // Whether outputs may overwrite inputs nothing reads later (passes/inplace.h).
+  // Unset: in FAST_RUN (and REFERENCE) only. Set, it overrides the mode, so a
+  // test can run the graph as written with inplace, or FAST_RUN without.
+  std::optional<bool> inplace;
 };
 
 // One call argument; `weak` marks a value that came from a Python number,

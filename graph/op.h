@@ -26,6 +26,20 @@ class Op {
   // alias inputs only when the op is a view op (is_view() returns true).
   virtual std::vector<NDArray> perform(const Apply& node,
                                        const std::vector<NDArray>& inputs) const = 0;
+  // The reference evaluation into buffers the caller offers: out has one entry
+  // per output, either empty (the op allocates) or an array the op may write
+  // that output into when it has the output's shape and dtype and is
+  // contiguous; the op allocates otherwise. An offered array may be an input's
+  // own array (the inplace pass proved nothing reads it later), so an op that
+  // reads an input element at another position than the one it writes (a
+  // reduction), or reads that input again after writing the output (another
+  // output computed later), must allocate instead. On return, out holds the
+  // outputs. Returns false, having touched nothing, when the op has no such
+  // entry point; the caller then uses perform().
+  virtual bool perform_into(const Apply& node, const std::vector<NDArray>& inputs,
+                            std::vector<NDArray>& out) const {
+    return false;
+  }
   // Outputs that are views of (share memory with) an input.
   virtual bool is_view() const { return false; }
 

@@ -159,7 +159,12 @@ void run_kernel(RowFn<C> fn, const std::vector<NDArray>& ins,
     direct[j] = ins[j].dtype() == dtype_of<C>() && convs[j] == Conv::kNone;
   }
   void* out_base = out.raw();
-  const bool out_direct = out.dtype() == dtype_of<C>();
+  // Row kernels assume their output aliases no operand; an output written over
+  // an input (inplace) goes through scratch, which is correct because each
+  // block is read before the same positions are stored.
+  bool out_aliases = false;
+  for (const NDArray& a : ins) out_aliases |= a.shares_memory(out);
+  const bool out_direct = out.dtype() == dtype_of<C>() && !out_aliases;
   StoreFn<C> store = storer<C>(out.dtype());
 
   std::vector<C> scratch((k + 1) * kBlock);
@@ -220,6 +225,21 @@ bool fits(int64_t v, DType d) {
   }
 }
 
+// True when the result may be written into `into`: the output's dtype and
+// shape, contiguous, and overlapping no input other than one laid out exactly as
+// it is (an input overwritten element by element).
+bool can_write_into(const NDArray& into, DType dtype, const Shape& shape,
+                    const std::vector<NDArray>& inputs) {
+  if (!into.defined() || into.dtype() != dtype || into.shape() != shape ||
+      !into.is_contiguous())
+    return false;
+  for (const NDArray& a : inputs)
+    if (a.shares_memory(into) &&
+        !(a.raw() == into.raw() && a.shape() == shape && a.is_contiguous()))
+      return false;
+  return true;
+}
+
 Var apply(const char* op_name, std::vector<Var> inputs, const Here& loc) {
   return make_node1(std::make_shared<Elemwise>(scalar_op(op_name).id), std::move(inputs),
                     user_loc(loc));
@@ -228,7 +248,8 @@ Var apply(const char* op_name, std::vector<Var> inputs, const Here& loc) {
 }  // namespace
 
 NDArray elemwise_eval(const ScalarOp& op, const ElemwiseDTypes& types,
-                      const std::vector<NDArray>& inputs, const std::string& what) {
+                      const std::vector<NDArray>& inputs, const std::string& what,
+                      const NDArray& into) {
   const std::string prefix = what.empty() ? "" : what + ": ";
   if (static_cast<int>(inputs.size()) != op.arity)
     throw ValueError(prefix + "takes " + std::to_string(op.arity) + " inputs, got " +
@@ -241,7 +262,9 @@ NDArray elemwise_eval(const ScalarOp& op, const ElemwiseDTypes& types,
   } catch (const ShapeError&) {
     throw ShapeError(prefix + "input shapes do not broadcast: " + shapes_list(shapes));
   }
-  NDArray out = NDArray::empty(types.output, out_shape);
+  NDArray out = can_write_into(into, types.output, out_shape, inputs)
+                    ? into
+                    : NDArray::empty(types.output, out_shape);
   if (out.size() == 0) return out;
 
   std::vector<NDArray> views;
@@ -347,6 +370,13 @@ std::vector<TensorType> Elemwise::infer_types(const std::vector<Var>& inputs) co
 
 std::vector<NDArray> Elemwise::perform(const Apply& node,
                                        const std::vector<NDArray>& inputs) const {
+  std::vector<NDArray> out(1);
+  perform_into(node, inputs, out);
+  return out;
+}
+
+bool Elemwise::perform_into(const Apply& node, const std::vector<NDArray>& inputs,
+                            std::vector<NDArray>& out) const {
   // No op name or location in these messages: the Program adds both.
   if (inputs.size() != node.inputs.size())
     throw ValueError("got " + std::to_string(inputs.size()) + " inputs, expected " +
@@ -363,7 +393,9 @@ std::vector<NDArray> Elemwise::perform(const Apply& node,
     throw ShapeError("input shapes do not broadcast at run time: " +
                      inputs_list(node.inputs, shapes, dts));
   }
-  return {elemwise_eval(*scalar_op_, dtypes(node.inputs), inputs)};
+  NDArray into = out.empty() ? NDArray() : out[0];
+  out.assign(1, elemwise_eval(*scalar_op_, dtypes(node.inputs), inputs, "", into));
+  return true;
 }
 
 std::vector<Var> Elemwise::grad(const Apply& node,

@@ -25,6 +25,8 @@ class Elemwise : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  bool perform_into(const Apply& node, const std::vector<NDArray>& inputs,
+                    std::vector<NDArray>& out) const override;
   // The table's derivative column, each gradient summed back over the dims
   // along which its input was broadcast.
   std::vector<Var> grad(const Apply& node,
@@ -38,9 +40,12 @@ class Elemwise : public Op {
 // Evaluates `op` over `inputs` (any strides, broadcast against each other) into a
 // new contiguous array of dtype `types.output`: the reference kernel, usable
 // without a graph (constant folding, tests). ShapeError if the shapes do not
-// broadcast; `what`, when given, prefixes error messages.
+// broadcast; `what`, when given, prefixes error messages. The result goes into
+// `into` instead when it has the result's dtype and shape, is contiguous, and
+// overlaps no input except one laid out exactly as it is (inplace).
 NDArray elemwise_eval(const ScalarOp& op, const ElemwiseDTypes& types,
-                      const std::vector<NDArray>& inputs, const std::string& what = "");
+                      const std::vector<NDArray>& inputs, const std::string& what = "",
+                      const NDArray& into = NDArray());
 
 // Applies the table entry called `op_name` to `inputs`; ValueError for an unknown
 // name or a wrong number of inputs (and for "cast", which needs a dtype).

@@ -10,6 +10,9 @@ std::vector<Var> optimize(const std::vector<Var>& outputs,
   if (options.fast_compile) return g;
   g = rewrite(g, canonicalize_rules(), options.stats);
   g = rewrite(g, stabilize_rules(), options.stats);
+  // Stabilize's replacements open new chances (and may read shapes from the
+  // nodes they replace, which canonicalize lifts to their inputs).
+  g = rewrite(g, canonicalize_rules(), options.stats);
   g = rewrite(g, specialize_rules(), options.stats);
   g = fuse(g, options.stats);
   return g;

@@ -46,13 +46,24 @@ Var like(const Var& v, const Var& original) {
   Var r = v->type.dtype == original->type.dtype ? v : cast(v, original->type.dtype);
   if (r->type.ndim() > original->type.ndim())
     return r;  // a rule bug; the engine reports it
+  // A dim of r known to be 1 where the original's is unknown may be one that
+  // broadcast to the original's size: only dims known > 1 are proof enough.
   bool same_shape = r->type.ndim() == original->type.ndim();
   for (int i = 0; same_shape && i < r->type.ndim(); ++i)
     same_shape = r->type.shape[i] == original->type.shape[i] ||
-                 (original->type.shape[i] < 0 && r->type.shape[i] >= 0);
+                 (original->type.shape[i] < 0 && r->type.shape[i] > 1);
+  if (same_shape) return r;
   // Broadcast to the original's shape when the replacement is smaller or less
-  // known (x * 1 where x broadcast against the constant).
-  return same_shape ? r : fill(original, r);
+  // known (x * 1 where x broadcast against the constant). The dims are read
+  // from the original; canonicalize's shape lifting later reads them from its
+  // inputs instead, so the replaced node is not kept alive for its shape.
+  std::vector<Var> dims;
+  for (int i = 0; i < original->type.ndim(); ++i)
+    dims.push_back(
+        original->type.shape[i] >= 0
+            ? scalar_constant(static_cast<double>(original->type.shape[i]), DType::Int64)
+            : shape_i(original, i));
+  return alloc(r, dims);
 }
 
 namespace {
@@ -172,6 +183,7 @@ class Rewriter {
     } catch (const Error&) {
       return false;  // leave it: the error surfaces at run time, with its line
     }
+    if (absorbs(node, args, values[0])) return false;
     out->clear();
     for (int i = 0; i < node.num_outputs(); ++i) {
       Var c = make_constant(values[i].copy(), node.output_ptr(i)->name);
@@ -180,6 +192,22 @@ class Rewriter {
     if (stats_) stats_->fired["constant_folding"]++;
     changed_ = true;
     return true;
+  }
+
+  // A float addition whose result equals one operand although the other is
+  // not zero lost that operand to rounding (1 + 1e-20). Folding it would hide
+  // the small term from stabilize rules (log(1 + c) -> log1p(c)), so it waits.
+  static bool absorbs(const Apply& node, const std::vector<NDArray>& in,
+                      const NDArray& out) {
+    const std::string op = elemwise_name(node);
+    if ((op != "add" && op != "sub") || !is_float(out.dtype())) return false;
+    for (int k = 0; k < 2; ++k) {
+      NDArray a = in[k].broadcast_to(out.shape()),
+              b = in[1 - k].broadcast_to(out.shape());
+      for (int64_t i = 0; i < out.size(); ++i)
+        if (out.item_double(i) == a.item_double(i) && b.item_double(i) != 0) return true;
+    }
+    return false;
   }
 
   void check_replacement(const Rule& rule, const Apply& node,

@@ -3,6 +3,7 @@
 #include "codegen/function.h"
 #include "python/bindings.h"
 #include "python/convert.h"
+#include "runtime/allocator.h"
 #include "runtime/error.h"
 
 namespace theanine::py {
@@ -66,6 +67,22 @@ void bind_function(pyb::module_& m) {
       .def("debugprint", &Function::debugprint)
       .def_property_readonly("rewrite_stats", &Function::rewrite_stats);
 
+  m.def(
+      "allocator_stats",
+      []() {
+        AllocatorStats s = allocator_stats();
+        pyb::dict d;
+        d["bytes_in_use"] = s.bytes_in_use;
+        d["peak_bytes_in_use"] = s.peak_bytes_in_use;
+        d["bytes_cached"] = s.bytes_cached;
+        d["cache_limit"] = s.cache_limit;
+        d["allocations"] = s.allocations;
+        d["hits"] = s.hits;
+        d["fresh"] = s.fresh;
+        return d;
+      },
+      "The caching allocator's counters (bytes in use, cached, hits, fresh "
+      "allocations).");
   m.def(
       "function",
       [](const std::vector<std::tuple<Var, std::string, pyb::object>>& inputs,

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "runtime/allocator.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -49,14 +50,10 @@ NDArray NDArray::empty(DType dtype, const Shape& shape) {
   a.shape_ = shape;
   a.strides_ = contiguous_strides(shape);
   size_t nbytes = std::max<size_t>(shape_size(shape) * itemsize(dtype), 1);
-  // 64-byte alignment so compiled kernels may use aligned vector loads.
-  size_t rounded = (nbytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) throw Error("out of memory allocating " + std::to_string(nbytes) + " bytes");
   a.buffer_ = std::make_shared<Buffer>();
-  a.buffer_->data = p;
+  a.buffer_->keepalive = allocate_host(nbytes);
+  a.buffer_->data = a.buffer_->keepalive.get();
   a.buffer_->nbytes = nbytes;
-  a.buffer_->keepalive = std::shared_ptr<void>(p, std::free);
   return a;
 }
 

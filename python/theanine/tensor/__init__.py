@@ -89,3 +89,5 @@ def zeros_like(x: Any, dtype: Optional[str] = None) -> Variable:
 
 def ones_like(x: Any, dtype: Optional[str] = None) -> Variable:
     return _core.ones_like(x, None if dtype is None else _resolve(dtype))
+
+from theanine.tensor import nnet  # noqa: E402,F401

@@ -61,25 +61,6 @@ void gemm_ref_typed(const NDArray& a, const NDArray& b, NDArray& c) {
 
 #ifdef THEANINE_HAVE_BLAS
 
-// How BLAS should read a (rows, cols) view: row-major as it is, or as the
-// transpose of a row-major (cols, rows) matrix; `ld` is the leading dimension.
-struct BlasOperand {
-  NDArray array;  // the view, or a contiguous copy when its strides do not fit
-  bool trans = false;
-  int64_t ld = 1;
-};
-
-BlasOperand blas_operand(const NDArray& x) {
-  const int64_t rows = x.shape(0), cols = x.shape(1);
-  const int64_t s0 = x.strides()[0], s1 = x.strides()[1];
-  // The stride of a dim of length 1 never moves the pointer, so it is free.
-  if ((cols <= 1 || s1 == 1) && (rows <= 1 || s0 >= std::max<int64_t>(cols, 1)))
-    return {x, false, rows <= 1 ? std::max<int64_t>(cols, 1) : s0};
-  if ((rows <= 1 || s0 == 1) && (cols <= 1 || s1 >= std::max<int64_t>(rows, 1)))
-    return {x, true, cols <= 1 ? std::max<int64_t>(rows, 1) : s1};
-  return {x.copy(), false, std::max<int64_t>(cols, 1)};
-}
-
 // The increment BLAS may step a vector with (a positive one: BLAS reads a
 // negative increment from the other end); 0 when the vector must be copied.
 int64_t blas_inc(int64_t len, int64_t stride) {
@@ -138,6 +119,21 @@ void gemm_blas_typed(const NDArray& a_in, const NDArray& b_in, NDArray& c) {
                m, n, k, a.array.data<T>(), a.ld, b.array.data<T>(), b.ld, pc, n);
 }
 
+#endif  // THEANINE_HAVE_BLAS
+
+}  // namespace
+
+BlasOperand blas_operand(const NDArray& x) {
+  const int64_t rows = x.shape(0), cols = x.shape(1);
+  const int64_t s0 = x.strides()[0], s1 = x.strides()[1];
+  // The stride of a dim of length 1 never moves the pointer, so it is free.
+  if ((cols <= 1 || s1 == 1) && (rows <= 1 || s0 >= std::max<int64_t>(cols, 1)))
+    return {x, false, rows <= 1 ? std::max<int64_t>(cols, 1) : s0};
+  if ((rows <= 1 || s0 == 1) && (cols <= 1 || s1 >= std::max<int64_t>(rows, 1)))
+    return {x, true, cols <= 1 ? std::max<int64_t>(rows, 1) : s1};
+  return {x.copy(), false, std::max<int64_t>(cols, 1)};
+}
+
 bool fits_int(const NDArray& x) {
   for (int64_t d : x.shape())
     if (d > INT_MAX / 2) return false;
@@ -145,10 +141,6 @@ bool fits_int(const NDArray& x) {
     if (s > INT_MAX / 2 || s < -(INT_MAX / 2)) return false;
   return true;
 }
-
-#endif  // THEANINE_HAVE_BLAS
-
-}  // namespace
 
 void gemm_ref(const NDArray& a, const NDArray& b, NDArray& c) {
   check_gemm_args(a, b, c);

@@ -1,8 +1,6 @@
 #include "ops/gemm_op.h"
 
-#include <algorithm>
 #include <charconv>
-#include <climits>
 #include <cstring>
 #include <memory>
 #include <type_traits>
@@ -90,25 +88,10 @@ void scale_add(NDArray& dst, double beta, const NDArray* src) {
 
 #ifdef THEANINE_HAVE_BLAS
 
-// How BLAS reads a (rows, cols) view: row-major as it is, or as the transpose
-// of a row-major (cols, rows) matrix, with leading dimension `ld`; views whose
-// strides fit neither are copied. (The same reading as the Dot kernel's.)
-struct BlasMatrix {
-  NDArray array;
-  bool trans = false;
-  int64_t ld = 1;
-};
-
-BlasMatrix blas_matrix(const NDArray& x) {
-  const int64_t rows = x.shape(0), cols = x.shape(1);
-  const int64_t s0 = x.strides()[0], s1 = x.strides()[1];
-  // The stride of a dim of length 1 never moves the pointer, so it is free.
-  if ((cols <= 1 || s1 == 1) && (rows <= 1 || s0 >= std::max<int64_t>(cols, 1)))
-    return {x, false, rows <= 1 ? std::max<int64_t>(cols, 1) : s0};
-  if ((rows <= 1 || s0 == 1) && (cols <= 1 || s1 >= std::max<int64_t>(rows, 1)))
-    return {x, true, cols <= 1 ? std::max<int64_t>(rows, 1) : s1};
-  return {x.copy(), false, std::max<int64_t>(cols, 1)};
-}
+// The Dot kernel's reading of a matrix view and its int check (ops/gemm_ref.h).
+using detail::blas_operand;
+using detail::BlasOperand;
+using detail::fits_int;
 
 // A vector BLAS can step through with a positive increment (else a copy).
 std::pair<NDArray, int64_t> blas_vector(const NDArray& v, int64_t len, int64_t stride) {
@@ -116,14 +99,6 @@ std::pair<NDArray, int64_t> blas_vector(const NDArray& v, int64_t len, int64_t s
   if (stride > 0) return {v, stride};
   NDArray c = v.copy();
   return {c, 1};
-}
-
-bool fits_int(const NDArray& x) {
-  for (int64_t d : x.shape())
-    if (d > INT_MAX / 2) return false;
-  for (int64_t s : x.strides())
-    if (s > INT_MAX / 2 || s < -(INT_MAX / 2)) return false;
-  return true;
 }
 
 template <class T>
@@ -142,7 +117,7 @@ void blas_product(const NDArray& a_in, const NDArray& b_in, T alpha, T beta, NDA
   const int64_t m = a_in.shape(0), k = a_in.shape(1), n = b_in.shape(1);
   T* pc = c.data<T>();
   if (n == 1) {  // c[:, 0] = alpha a · b[:, 0] + beta c[:, 0]
-    BlasMatrix a = blas_matrix(a_in);
+    BlasOperand a = blas_operand(a_in);
     auto [x, inc] = blas_vector(b_in, k, b_in.strides()[0]);
     if (a.trans)
       blas_gemv<T>(true, k, m, alpha, a.array.data<T>(), a.ld, x.data<T>(), inc, beta,
@@ -153,7 +128,7 @@ void blas_product(const NDArray& a_in, const NDArray& b_in, T alpha, T beta, NDA
     return;
   }
   if (m == 1) {  // c[0, :] = alpha b^T · a[0, :] + beta c[0, :]
-    BlasMatrix b = blas_matrix(b_in);
+    BlasOperand b = blas_operand(b_in);
     auto [x, inc] = blas_vector(a_in, k, a_in.strides()[1]);
     if (b.trans)
       blas_gemv<T>(false, n, k, alpha, b.array.data<T>(), b.ld, x.data<T>(), inc, beta,
@@ -163,7 +138,7 @@ void blas_product(const NDArray& a_in, const NDArray& b_in, T alpha, T beta, NDA
                    pc);
     return;
   }
-  BlasMatrix a = blas_matrix(a_in), b = blas_matrix(b_in);
+  BlasOperand a = blas_operand(a_in), b = blas_operand(b_in);
   const CBLAS_TRANSPOSE ta = a.trans ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = b.trans ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>)

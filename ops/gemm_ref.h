@@ -19,4 +19,20 @@ void gemm(const NDArray& a, const NDArray& b, NDArray& c);
 // True when gemm() would call BLAS for this dtype.
 bool gemm_has_blas(DType dtype);
 
+// How BLAS reads a (rows, cols) view: row-major as it is, or as the transpose
+// of a row-major (cols, rows) matrix; `ld` is the leading dimension.
+struct BlasOperand {
+  NDArray array;  // the view, or a contiguous copy when its strides do not fit
+  bool trans = false;
+  int64_t ld = 1;
+};
+
+// The BlasOperand of a 2-d view x (a contiguous copy when its strides fit
+// neither reading). The stride of a dim of length 1 is free.
+BlasOperand blas_operand(const NDArray& x);
+
+// True when every dim and stride of x fits BLAS's int arguments with room to
+// spare (below INT_MAX / 2 in magnitude).
+bool fits_int(const NDArray& x);
+
 }  // namespace theanine::detail

@@ -26,70 +26,23 @@ namespace {
 
 using namespace testing;
 
-std::vector<std::string> op_names(const std::vector<Var>& outs) {
-  std::vector<std::string> names;
-  for (Apply* n : toposort(outs)) names.push_back(n->op->name());
-  return names;
-}
 using Names = std::vector<std::string>;
 
-int count_kind(const std::vector<Var>& outs, const std::string& kind) {
-  int n = 0;
-  for (Apply* node : toposort(outs)) n += op_kind(*node) == kind;
-  return n;
-}
-
-Var lit(double v) { return scalar_literal(v, false); }
 Var ilit(int64_t v) { return scalar_literal(static_cast<double>(v), true); }
 Var cst(double v, DType d) { return scalar_constant(v, d); }
-
-// Small integers for integer dtypes (so products stay exact), values in
-// [-2, 2) for floats.
-NDArray random_array(DType d, const Shape& s, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-2, 2);
-  std::uniform_int_distribution<int> i(-5, 5);
-  NDArray a = NDArray::empty(d, s);
-  for (int64_t k = 0; k < a.size(); ++k)
-    a.set_item_double(k, is_float(d) ? u(rng) : is_bool(d) ? i(rng) > 0 : i(rng));
-  return a;
-}
 
 Bindings bind(const std::vector<std::pair<Var, Shape>>& shapes) {
   Bindings b;
   uint32_t seed = 7;
-  for (auto& [v, s] : shapes) b[v.get()] = random_array(v.dtype(), s, seed++);
+  for (auto& [v, s] : shapes) b[v.get()] = random_array(v.dtype(), s, seed++, 2.0);
   return b;
-}
-
-void expect_close(const NDArray& got, const NDArray& want, double tol,
-                  const std::string& what) {
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  for (int64_t i = 0; i < got.size(); ++i) {
-    const double g = got.item_double(i), w = want.item_double(i);
-    if (std::isnan(w)) {
-      EXPECT_TRUE(std::isnan(g)) << what << " at " << i;
-    } else if (!is_float(want.dtype()) || std::isinf(w)) {
-      EXPECT_EQ(g, w) << what << " at " << i;
-    } else {
-      EXPECT_NEAR(g, w, tol * (1 + std::fabs(w))) << what << " at " << i;
-    }
-  }
 }
 
 // Canonicalizes `outs`, checks each output keeps its type, and that both
 // graphs agree on `b`.
 std::vector<Var> canon(const std::vector<Var>& outs, const Bindings& b,
                        RewriteStats* stats, double tol = 1e-6) {
-  std::vector<Var> out = rewrite(outs, canonicalize_rules(), stats);
-  std::vector<NDArray> before = evaluate(outs, b), after = evaluate(out, b);
-  for (size_t i = 0; i < outs.size(); ++i) {
-    EXPECT_EQ(out[i]->type.dtype, outs[i]->type.dtype) << i;
-    EXPECT_EQ(out[i]->type.ndim(), outs[i]->type.ndim()) << i;
-    expect_close(after[i], before[i], tol, "output " + std::to_string(i));
-  }
-  return out;
+  return rewrite_and_compare(outs, canonicalize_rules(), b, stats, tol);
 }
 Var canon1(const Var& out, const Bindings& b, RewriteStats* stats) {
   return canon({out}, b, stats).at(0);
@@ -618,7 +571,7 @@ TEST(Canonicalize, FunctionRunsTheRulesAndAgreesWithTheUnoptimizedGraph) {
   FunctionOptions no_opt;
   no_opt.mode = "NO_OPTIMIZATION";
   Function raw = function({x}, {z}, {}, no_opt);
-  NDArray xv = random_array(DType::Float32, {4, 3}, 3);
+  NDArray xv = random_array(DType::Float32, {4, 3}, 3, 2.0);
   expect_close(opt({xv}).at(0), raw({xv}).at(0), 1e-6, "z");
   const auto& fired = opt.rewrite_stats();
   for (const char* rule : {"mul_one", "collect_constants", "div_to_mul", "neg_neg",

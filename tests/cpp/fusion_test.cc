@@ -21,20 +21,10 @@
 namespace theanine {
 namespace {
 
+using testing::count_kind;
 using testing::expect_error;
 using testing::input;
-
-std::vector<std::string> op_names(const std::vector<Var>& outs) {
-  std::vector<std::string> names;
-  for (Apply* n : toposort(outs)) names.push_back(n->op->name());
-  return names;
-}
-
-int count_kind(const std::vector<Var>& outs, const std::string& kind) {
-  int n = 0;
-  for (Apply* node : toposort(outs)) n += op_kind(*node) == kind;
-  return n;
-}
+using testing::op_names;
 
 // Values in [-1, 1) (integers in [-3, 3], coin flips for bool) of a given shape.
 NDArray random_array(std::mt19937& rng, DType dtype, const Shape& shape) {

@@ -21,14 +21,6 @@ namespace {
 
 using namespace testing;
 
-NDArray random_array(const Shape& shape, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  NDArray a = NDArray::empty(DType::Float64, shape);
-  for (int64_t i = 0; i < a.size(); ++i) a.set_item_double(i, u(gen));
-  return a;
-}
-
 Var vec_input(const std::string& name, int64_t n = -1) {
   return input(DType::Float64, {n}, name);
 }
@@ -77,13 +69,13 @@ TEST(Inplace, IntermediateWithNoLaterReaderIsOverwritten) {
   EXPECT_EQ(reused(plan, z), 0);
   EXPECT_EQ(stats.count("inplace"), 1);
   ASSERT_EQ(plan.order.size(), 2u);
-  expect_same_values({x}, {z}, {random_array({7}, 1)});
+  expect_same_values({x}, {z}, {random_array(DType::Float64, {7}, 1)});
 }
 
 TEST(Inplace, InputsConstantsAndSharedValuesAreNotOverwritten) {
   Var x = vec_input("x", 4), y = vec_input("y", 4);
-  Var w = make_shared(random_array({4}, 2), "w");
-  Var c = make_constant(random_array({4}, 3), "c");
+  Var w = make_shared(random_array(DType::Float64, {4}, 2), "w");
+  Var c = make_constant(random_array(DType::Float64, {4}, 3), "c");
   Var a = add(x, y), b = mul(w, c), d = sub(c, x);
   InplacePlan plan = plan_inplace({a, b, d}, {});
   EXPECT_TRUE(plan.reuse.empty());
@@ -91,8 +83,8 @@ TEST(Inplace, InputsConstantsAndSharedValuesAreNotOverwritten) {
 
 TEST(Inplace, SharedVariablesAreNeverOverwrittenEvenByTheirOwnUpdate) {
   Var x = vec_input("x", 3);
-  Var w = make_shared(random_array({3}, 4), "w");
-  Var v = make_shared(random_array({3}, 5), "v");
+  Var w = make_shared(random_array(DType::Float64, {3}, 4), "w");
+  Var v = make_shared(random_array(DType::Float64, {3}, 5), "v");
   Var w_new = sub(w, mul(x, v));
   // Updates stay atomic: a failure later in the call must not leave w or v
   // half-written, so neither update takes its variable's buffer.
@@ -105,7 +97,7 @@ TEST(Inplace, SharedVariablesAreNeverOverwrittenEvenByTheirOwnUpdate) {
   // The product is an intermediate: w's update may overwrite it instead.
   EXPECT_EQ(reused(plan_inplace({w_new}, {}), w_new), 1);
 
-  NDArray xv = random_array({3}, 26);
+  NDArray xv = random_array(DType::Float64, {3}, 26);
   std::vector<double> vw = values(get_value(w)), vv = values(get_value(v));
   Function f = function({x}, {}, {{w, w_new}, {v, v_new}});
   f({xv});
@@ -116,7 +108,7 @@ TEST(Inplace, SharedVariablesAreNeverOverwrittenEvenByTheirOwnUpdate) {
 }
 
 TEST(Inplace, SharedViewOrOutputIsNotOverwritten) {
-  Var w = make_shared(random_array({3, 3}, 6), "w");
+  Var w = make_shared(random_array(DType::Float64, {3, 3}, 6), "w");
   // The update reads w only through a view: the view could be anything.
   Var w_new = exp(transpose(w));
   EXPECT_TRUE(plan_inplace({w_new}, {{w, w_new}}).reuse.empty());
@@ -125,7 +117,7 @@ TEST(Inplace, SharedViewOrOutputIsNotOverwritten) {
   EXPECT_TRUE(plan_inplace({w2, w}, {{w, w2}}).reuse.empty());
   EXPECT_TRUE(plan_inplace({w2, transpose(w)}, {{w, w2}}).reuse.empty());
   // Another variable's update value is w's old value: protected as well.
-  Var u = make_shared(random_array({3, 3}, 7), "u");
+  Var u = make_shared(random_array(DType::Float64, {3, 3}, 7), "u");
   EXPECT_TRUE(plan_inplace({w2, w}, {{w, w2}, {u, w}}).reuse.empty());
 }
 
@@ -137,7 +129,7 @@ TEST(Inplace, LaterReaderForbidsOrIsScheduledFirst) {
   InplacePlan plan = plan_inplace({b}, {});
   EXPECT_EQ(reused(plan, a), -1);
   EXPECT_EQ(reused(plan, b), 0);  // a is dead after b
-  expect_same_values({x}, {b}, {random_array({5}, 8)});
+  expect_same_values({x}, {b}, {random_array(DType::Float64, {5}, 8)});
 
   // Two independent readers: one overwrites, the other is scheduled first.
   Var p = tanh(y), q = sin(y);
@@ -149,7 +141,7 @@ TEST(Inplace, LaterReaderForbidsOrIsScheduledFirst) {
   } else {
     EXPECT_LT(position(plan2, p), position(plan2, q));
   }
-  expect_same_values({x}, {p, q}, {random_array({5}, 9)});
+  expect_same_values({x}, {p, q}, {random_array(DType::Float64, {5}, 9)});
 }
 
 TEST(Inplace, ViewsOfAnIntermediateCountAsReaders) {
@@ -169,7 +161,7 @@ TEST(Inplace, ViewsOfAnIntermediateCountAsReaders) {
   // The same variable twice reads the same positions: fine.
   Var d = mul(y, y);
   EXPECT_EQ(reused(plan_inplace({d}, {}), d), 0);
-  expect_same_values({x}, {b, c, d}, {random_array({3, 3}, 10)});
+  expect_same_values({x}, {b, c, d}, {random_array(DType::Float64, {3, 3}, 10)});
 }
 
 TEST(Inplace, BroadcastOrDtypeChangeIsNotOverwritten) {
@@ -183,7 +175,8 @@ TEST(Inplace, BroadcastOrDtypeChangeIsNotOverwritten) {
   Var f32 = cast(b, DType::Float32);
   EXPECT_EQ(reused(plan_inplace({f32}, {}), f32), -1);
   expect_same_values({x, y}, {c, d},
-                     {random_array({3, 1}, 11), random_array({3, 4}, 12)});
+                     {random_array(DType::Float64, {3, 1}, 11),
+                      random_array(DType::Float64, {3, 4}, 12)});
 }
 
 TEST(Inplace, UnknownShapeThatBroadcastsAtRunTimeIsAllocated) {
@@ -191,14 +184,20 @@ TEST(Inplace, UnknownShapeThatBroadcastsAtRunTimeIsAllocated) {
   Var a = exp(x), b = exp(y);
   Var c = add(a, b);  // statically (?,): a may be overwritten if it is not broadcast
   EXPECT_EQ(reused(plan_inplace({c}, {}), c), 0);
-  expect_same_values({x, y}, {c}, {random_array({1}, 13), random_array({6}, 14)});
-  expect_same_values({x, y}, {c}, {random_array({6}, 15), random_array({1}, 16)});
-  expect_same_values({x, y}, {c}, {random_array({6}, 17), random_array({6}, 18)});
+  expect_same_values(
+      {x, y}, {c},
+      {random_array(DType::Float64, {1}, 13), random_array(DType::Float64, {6}, 14)});
+  expect_same_values(
+      {x, y}, {c},
+      {random_array(DType::Float64, {6}, 15), random_array(DType::Float64, {1}, 16)});
+  expect_same_values(
+      {x, y}, {c},
+      {random_array(DType::Float64, {6}, 17), random_array(DType::Float64, {6}, 18)});
 }
 
 TEST(Inplace, UpdatesReadingEachOthersOldValues) {
-  Var a = make_shared(random_array({4}, 19), "a");
-  Var b = make_shared(random_array({4}, 20), "b");
+  Var a = make_shared(random_array(DType::Float64, {4}, 19), "a");
+  Var b = make_shared(random_array(DType::Float64, {4}, 20), "b");
   Var a_new = add(a, b), b_new = mul(b, a);
   InplacePlan plan = plan_inplace({a_new, b_new}, {{a, a_new}, {b, b_new}});
   // Each update reads the other's old value: only one may overwrite.
@@ -219,13 +218,13 @@ TEST(Inplace, UpdatesReadingEachOthersOldValues) {
 }
 
 TEST(Inplace, UpdateNeverWritesTheSharedBuffer) {
-  Var w = make_shared(random_array({1000}, 21), "w");
+  Var w = make_shared(random_array(DType::Float64, {1000}, 21), "w");
   Var x = vec_input("x", 1000);
   Var w_new = mul(w, sum(x));
   Function f = function({x}, {}, {{w, w_new}});
   EXPECT_EQ(f.rewrite_stats().count("inplace_update"), 0u);
 
-  NDArray xv = random_array({1000}, 22);
+  NDArray xv = random_array(DType::Float64, {1000}, 22);
   std::vector<double> want = values(get_value(w));
   double s = 0;
   for (int64_t i = 0; i < 1000; ++i) s += xv.item_double(i);
@@ -239,20 +238,20 @@ TEST(Inplace, UpdateNeverWritesTheSharedBuffer) {
 }
 
 TEST(Inplace, FailingCallLeavesSharedValuesAlone) {
-  Var w = make_shared(random_array({4}, 27), "w");
+  Var w = make_shared(random_array(DType::Float64, {4}, 27), "w");
   Var x = vec_input("x"), y = vec_input("y");
   Function f = function({x, y}, {add(x, y)}, {{w, mul(w, sum(x))}});
   std::vector<double> old = values(get_value(w));
   expect_error<ShapeError>(
       [&] {
-        f({random_array({3}, 28), random_array({2}, 29)});
+        f({random_array(DType::Float64, {3}, 28), random_array(DType::Float64, {2}, 29)});
       },
       {"broadcast"});
   EXPECT_EQ(values(get_value(w)), old);
 }
 
 TEST(Inplace, CallerHoldingTheSharedValueKeepsItsArray) {
-  Var w = make_shared(random_array({16}, 23), "w");
+  Var w = make_shared(random_array(DType::Float64, {16}, 23), "w");
   Var w_new = mul(w, sum(w));
   Function f = function({}, {}, {{w, w_new}});
   NDArray held = get_value(w, /*borrow=*/true);
@@ -275,7 +274,7 @@ TEST(Inplace, BorrowedSharedMemoryIsNotOverwritten) {
 }
 
 TEST(Inplace, OutputAlsoUpdateValueIsReturnedAsACopy) {
-  Var w = make_shared(random_array({5}, 24), "w");
+  Var w = make_shared(random_array(DType::Float64, {5}, 24), "w");
   Var w_new = add(w, sum(w));
   Function f = function({}, {w_new}, {{w, w_new}});
   NDArray first = f({}).at(0);
@@ -287,7 +286,7 @@ TEST(Inplace, OutputAlsoUpdateValueIsReturnedAsACopy) {
 }
 
 TEST(Inplace, NoInplaceWithoutOptimization) {
-  Var w = make_shared(random_array({5}, 25), "w");
+  Var w = make_shared(random_array(DType::Float64, {5}, 25), "w");
   Var w_new = add(w, sum(w));
   for (const char* mode : {"NO_OPTIMIZATION", "FAST_COMPILE"}) {
     FunctionOptions o;
@@ -385,9 +384,9 @@ TEST(Inplace, RandomGraphsGiveTheSameResultsWithAndWithoutInplace) {
     std::mt19937 gen(seed);
     Var x = input(DType::Float64, {-1, 4}, "x"), y = input(DType::Float64, {3, -1}, "y");
     Var v = input(DType::Float64, {-1}, "v");
-    Var s = make_shared(random_array({3, 4}, seed + 1000), "s");
-    Var t = make_shared(random_array({4}, seed + 2000), "t");
-    Var m = make_shared(random_array({4, 4}, seed + 3000), "m");
+    Var s = make_shared(random_array(DType::Float64, {3, 4}, seed + 1000), "s");
+    Var t = make_shared(random_array(DType::Float64, {4}, seed + 2000), "t");
+    Var m = make_shared(random_array(DType::Float64, {4, 4}, seed + 3000), "m");
     RandomGraph g = random_graph(gen, x, y, v, s, t, m);
     std::vector<Out> outs(g.outputs.begin(), g.outputs.end());
     for (const char* mode : {"NO_OPTIMIZATION", "FAST_RUN"}) {
@@ -401,9 +400,9 @@ TEST(Inplace, RandomGraphsGiveTheSameResultsWithAndWithoutInplace) {
       Function ref = function({x, y, v}, outs, g.updates, without);
       decided += f.rewrite_stats().count("inplace") ? f.rewrite_stats().at("inplace") : 0;
       for (int call = 0; call < 3; ++call) {
-        std::vector<NDArray> args{random_array({3, 4}, seed * 7 + call),
-                                  random_array({3, 4}, seed * 11 + call),
-                                  random_array({4}, seed * 13 + call)};
+        std::vector<NDArray> args{random_array(DType::Float64, {3, 4}, seed * 7 + call),
+                                  random_array(DType::Float64, {3, 4}, seed * 11 + call),
+                                  random_array(DType::Float64, {4}, seed * 13 + call)};
         std::vector<NDArray> copies;
         for (const NDArray& a : args) copies.push_back(a.copy());
         NDArray s0 = get_value(s), t0 = get_value(t);

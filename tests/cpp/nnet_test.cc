@@ -21,13 +21,12 @@ namespace theanine {
 namespace {
 
 using testing::arr;
+using testing::eval1;
 using testing::expect_error;
 using testing::input;
 using testing::values;
 
 using V = std::vector<double>;
-
-NDArray eval1(const Var& out, const Bindings& b) { return evaluate({out}, b).at(0); }
 
 NDArray random_array(const Shape& s, uint32_t seed, double scale = 1.0) {
   std::mt19937 rng(seed);

@@ -14,15 +14,12 @@
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
 #include "runtime/error.h"
+#include "tests/cpp/test_util.h"
 
 namespace theanine {
 namespace {
 
-std::vector<std::string> op_names(const std::vector<Var>& outs) {
-  std::vector<std::string> names;
-  for (Apply* n : toposort(outs)) names.push_back(n->op->name());
-  return names;
-}
+using testing::op_names;
 
 // neg(neg(x)) -> x
 Rule double_neg() {

@@ -25,59 +25,24 @@ namespace theanine {
 namespace {
 
 using testing::arr;
+using testing::count_kind;
+using testing::eval1;
+using testing::expect_close;
 using testing::input;
+using testing::lit;
+using testing::op_names;
+using testing::random_array;
+using testing::rewrite_and_compare;
 using testing::values;
 
 using V = std::vector<double>;
 using Names = std::vector<std::string>;
 
-Names op_names(const std::vector<Var>& outs) {
-  Names names;
-  for (Apply* n : toposort(outs)) names.push_back(n->op->name());
-  return names;
-}
-
-int count_kind(const std::vector<Var>& outs, const std::string& kind) {
-  int n = 0;
-  for (Apply* node : toposort(outs)) n += op_kind(*node) == kind;
-  return n;
-}
-
-Var lit(double v) { return scalar_literal(v, false); }
-
-NDArray random_array(DType d, const Shape& s, uint32_t seed, double scale = 2.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-scale, scale);
-  NDArray a = NDArray::empty(d, s);
-  for (int64_t k = 0; k < a.size(); ++k) a.set_item_double(k, u(rng));
-  return a;
-}
-
-void expect_close(const NDArray& got, const NDArray& want, double tol,
-                  const std::string& what) {
-  ASSERT_EQ(got.shape(), want.shape()) << what;
-  ASSERT_EQ(got.dtype(), want.dtype()) << what;
-  for (int64_t i = 0; i < got.size(); ++i) {
-    const double g = got.item_double(i), w = want.item_double(i);
-    if (std::isnan(w))
-      EXPECT_TRUE(std::isnan(g)) << what << " at " << i;
-    else
-      EXPECT_NEAR(g, w, tol * (1 + std::fabs(w))) << what << " at " << i;
-  }
-}
-
 // Stabilizes `outs`, checks each output keeps its dtype and ndim, and that both
 // graphs agree on `b` (ordinary values, where the naive graph is accurate).
 std::vector<Var> stab(const std::vector<Var>& outs, const Bindings& b,
                       RewriteStats* stats, double tol = 1e-12) {
-  std::vector<Var> out = rewrite(outs, stabilize_rules(), stats);
-  std::vector<NDArray> before = evaluate(outs, b), after = evaluate(out, b);
-  for (size_t i = 0; i < outs.size(); ++i) {
-    EXPECT_EQ(out[i]->type.dtype, outs[i]->type.dtype) << i;
-    EXPECT_EQ(out[i]->type.ndim(), outs[i]->type.ndim()) << i;
-    expect_close(after[i], before[i], tol, "output " + std::to_string(i));
-  }
-  return out;
+  return rewrite_and_compare(outs, stabilize_rules(), b, stats, tol);
 }
 
 bool all_finite(const NDArray& a) {
@@ -92,7 +57,8 @@ TEST(Stabilize, LogOfSoftmaxBecomesLogSoftmax) {
   Var x = input(DType::Float64, {-1, -1}, "x");
   Var l = log(softmax(x));
   RewriteStats stats;
-  Var out = stab({l}, {{x.get(), random_array(DType::Float64, {3, 4}, 1)}}, &stats)[0];
+  Var out =
+      stab({l}, {{x.get(), random_array(DType::Float64, {3, 4}, 1, 2.0)}}, &stats)[0];
   EXPECT_EQ(stats.count("log_softmax"), 1);
   EXPECT_EQ(op_names({out}), Names{"LogSoftmax{axis=1}"});
   // Near +-1000 the naive graph takes the log of an underflowed 0.
@@ -106,7 +72,8 @@ TEST(Stabilize, LogOfSoftmaxGradientStaysFinite) {
   Var w = make_constant(arr<double>({1, 2, 3}, {3}));
   Var g = grad(sum(mul(log(softmax(x)), w)), x);
   RewriteStats stats;
-  Var out = stab({g}, {{x.get(), random_array(DType::Float64, {2, 3}, 2)}}, &stats)[0];
+  Var out =
+      stab({g}, {{x.get(), random_array(DType::Float64, {2, 3}, 2, 2.0)}}, &stats)[0];
   EXPECT_EQ(stats.count("log_softmax_grad"), 1);
   EXPECT_EQ(count_kind({out}, "SoftmaxGrad"), 0);
   // d/dx sum(w * log_softmax(x)) = w - sum(w) * softmax(x).
@@ -123,8 +90,8 @@ TEST(Stabilize, LogSoftmaxGradBroadcastsAnOutputGradientOfOneColumn) {
   Var dx = softmax_grad(true_div(g, sm), sm, 1);
   RewriteStats stats;
   stab({dx},
-       {{x.get(), random_array(DType::Float64, {2, 3}, 3)},
-        {g.get(), random_array(DType::Float64, {2, 1}, 4)}},
+       {{x.get(), random_array(DType::Float64, {2, 3}, 3, 2.0)},
+        {g.get(), random_array(DType::Float64, {2, 1}, 4, 2.0)}},
        &stats);
   EXPECT_EQ(stats.count("log_softmax_grad"), 1);
 }
@@ -142,8 +109,9 @@ TEST(Stabilize, SoftmaxByHandIsRecognized) {
   Var e2 = exp(x);
   Var p2 = true_div(e2, sum(e2, ax, true));
   RewriteStats stats;
-  std::vector<Var> out = stab(
-      {p, p0, p2, log(p)}, {{x.get(), random_array(DType::Float64, {3, 4}, 5)}}, &stats);
+  std::vector<Var> out =
+      stab({p, p0, p2, log(p)}, {{x.get(), random_array(DType::Float64, {3, 4}, 5, 2.0)}},
+           &stats);
   EXPECT_EQ(stats.count("softmax_by_hand"), 3);
   EXPECT_EQ(op_names({out[0]}), Names{"Softmax{axis=1}"});
   EXPECT_EQ(op_names({out[1]}), Names{"Softmax{axis=0}"});
@@ -162,7 +130,7 @@ TEST(Stabilize, SoftmaxByHandNeedsTheSameAxisAndExp) {
   stab({true_div(e, sum(e, std::vector<int>{0}, true)),  // axis 0 sum, but fine
         true_div(e, sum(e, std::vector<int>{0, 1}, true)),
         true_div(e, sum(exp(mul(x, lit(2))), std::vector<int>{1}, true))},
-       {{x.get(), random_array(DType::Float64, {3, 4}, 6)}}, &stats);
+       {{x.get(), random_array(DType::Float64, {3, 4}, 6, 2.0)}}, &stats);
   EXPECT_EQ(stats.count("softmax_by_hand"), 1);
 }
 
@@ -172,8 +140,8 @@ TEST(Stabilize, LogSoftmaxByHandIsRecognized) {
   Var s = sub(x, max(x, ax, true));
   Var l = sub(s, log(sum(exp(s), ax, true)));
   RewriteStats stats;
-  Var out =
-      stab({l}, {{x.get(), random_array(DType::Float32, {3, 4}, 7)}}, &stats, 1e-6)[0];
+  Var out = stab({l}, {{x.get(), random_array(DType::Float32, {3, 4}, 7, 2.0)}}, &stats,
+                 1e-6)[0];
   EXPECT_EQ(stats.count("log_softmax_by_hand"), 1);
   EXPECT_EQ(op_names({out}), Names{"LogSoftmax{axis=1}"});
 }
@@ -186,7 +154,7 @@ TEST(Stabilize, LogOfSigmoidIsMinusSoftplus) {
   Var b = log(sub(lit(1), sigmoid(x)));
   RewriteStats stats;
   std::vector<Var> out =
-      stab({a, b}, {{x.get(), random_array(DType::Float64, {5}, 8)}}, &stats);
+      stab({a, b}, {{x.get(), random_array(DType::Float64, {5}, 8, 2.0)}}, &stats);
   EXPECT_EQ(stats.count("log_sigmoid"), 2);
   EXPECT_EQ(stats.count("one_minus_sigmoid"), 1);
   EXPECT_EQ(op_names({out[0]}),
@@ -208,7 +176,7 @@ TEST(Stabilize, OneMinusSigmoidIsSigmoidOfMinusX) {
   RewriteStats stats;
   std::vector<Var> out = stab(
       {sub(lit(1), sigmoid(x)), add(lit(1), neg(sigmoid(x))), sub(lit(1), sigmoid(i))},
-      {{x.get(), random_array(DType::Float32, {4}, 9)},
+      {{x.get(), random_array(DType::Float32, {4}, 9, 2.0)},
        {i.get(), arr<int8_t>({-128, 127, 0, 5}, {4})}},
       &stats, 1e-6);
   EXPECT_EQ(stats.count("one_minus_sigmoid"), 3);
@@ -223,7 +191,7 @@ TEST(Stabilize, LogSigmoidGradientsStayFinite) {
   Var gb = grad(sum(log(sub(lit(1), sigmoid(x)))), x);
   RewriteStats stats;
   std::vector<Var> out =
-      stab({ga, gb}, {{x.get(), random_array(DType::Float64, {5}, 10)}}, &stats);
+      stab({ga, gb}, {{x.get(), random_array(DType::Float64, {5}, 10, 2.0)}}, &stats);
   EXPECT_EQ(stats.count("cancel_division"), 2);
   Bindings big{{x.get(), arr<double>({-1000, 1000, 40}, {3})}};
   std::vector<NDArray> naive = evaluate({ga, gb}, big), fixed = evaluate(out, big);
@@ -244,8 +212,8 @@ TEST(Stabilize, CancelDivisionOnlyForPositiveByConstruction) {
   // x may be 0: g / x * x is NaN there, and stays so.
   std::vector<Var> out =
       stab({mul(true_div(g, x), x), mul(neg(true_div(g, exp(x))), mul(lit(3), exp(x)))},
-           {{x.get(), random_array(DType::Float64, {4}, 11)},
-            {g.get(), random_array(DType::Float64, {4}, 12)}},
+           {{x.get(), random_array(DType::Float64, {4}, 11, 2.0)},
+            {g.get(), random_array(DType::Float64, {4}, 12, 2.0)}},
            &stats);
   EXPECT_EQ(stats.count("cancel_division"), 1);
   EXPECT_EQ(op_names({out[1]}), (Names{"Elemwise{mul}", "Elemwise{neg}"}));  // -(g * 3)
@@ -260,13 +228,13 @@ TEST(Stabilize, CancelDivisionKeepsTheBroadcastOfWhatItDrops) {
   Var prod = mul(true_div(g, e), e);
   RewriteStats stats;
   Var out = stab({prod},
-                 {{x.get(), random_array(DType::Float64, {4}, 13)},
-                  {g.get(), random_array(DType::Float64, {1}, 14)}},
+                 {{x.get(), random_array(DType::Float64, {4}, 13, 2.0)},
+                  {g.get(), random_array(DType::Float64, {1}, 14, 2.0)}},
                  &stats)[0];
   EXPECT_EQ(stats.count("cancel_division"), 1);
   EXPECT_EQ(count_kind({out}, "Fill"), 1);
-  Bindings bad{{x.get(), random_array(DType::Float64, {4}, 13)},
-               {g.get(), random_array(DType::Float64, {3}, 14)}};
+  Bindings bad{{x.get(), random_array(DType::Float64, {4}, 13, 2.0)},
+               {g.get(), random_array(DType::Float64, {3}, 14, 2.0)}};
   EXPECT_THROW(evaluate({prod}, bad), ShapeError);
   EXPECT_THROW(evaluate({out}, bad), ShapeError);
 }
@@ -280,7 +248,7 @@ TEST(Stabilize, CancelDivisionDistributesOverASum) {
   Var c = sum(neg(add(mul(t, log(o)), mul(sub(lit(1), t), log(sub(lit(1), o))))));
   Var g = grad(c, z);
   RewriteStats stats;
-  Bindings ordinary{{z.get(), random_array(DType::Float64, {4}, 19)},
+  Bindings ordinary{{z.get(), random_array(DType::Float64, {4}, 19, 2.0)},
                     {t.get(), random_array(DType::Float64, {4}, 20, 1.0)}};
   Var out = stab({g}, ordinary, &stats)[0];
   EXPECT_GE(stats.count("cancel_division"), 1);
@@ -349,7 +317,7 @@ TEST(Stabilize, ExpMinusOneIsExpm1) {
   RewriteStats stats;
   std::vector<Var> out =
       stab({sub(exp(x), lit(1)), add(exp(x), lit(-1)), sub(exp(x), lit(2))},
-           {{x.get(), random_array(DType::Float64, {4}, 15)}}, &stats);
+           {{x.get(), random_array(DType::Float64, {4}, 15, 2.0)}}, &stats);
   EXPECT_EQ(stats.count("expm1"), 2);
   EXPECT_EQ(op_names({out[0]}), Names{"Elemwise{expm1}"});
   EXPECT_TRUE(out[1].same(out[0]));
@@ -368,7 +336,7 @@ struct Crossentropy {
   Var cost =
       neg(mean(subtensor(log(sm), {idx(arange(subtensor(shape(y), {idx(0)}))), idx(y)})));
   Bindings ordinary() const {
-    return {{x.get(), random_array(DType::Float64, {4, 5}, 16)},
+    return {{x.get(), random_array(DType::Float64, {4, 5}, 16, 2.0)},
             {y.get(), arr<int32_t>({0, 4, 2, -1}, {4})}};
   }
   Bindings big() const {
@@ -418,7 +386,7 @@ TEST(Stabilize, CrossentropyKeepsIndexErrors) {
   testing::expect_error<IndexError>([&] { evaluate({out}, bad); }, {"label 5"});
   // More labels than rows: arange(4) indexes past the 3 rows of x.
   bad = c.ordinary();
-  bad[c.x.get()] = random_array(DType::Float64, {3, 5}, 17);
+  bad[c.x.get()] = random_array(DType::Float64, {3, 5}, 17, 2.0);
   EXPECT_THROW(evaluate({c.cost}, bad), IndexError);
   EXPECT_THROW(evaluate({out}, bad), IndexError);
   // Fewer labels than rows is fine for both: the first rows are used.
@@ -464,7 +432,7 @@ TEST(Stabilize, SoftmaxShapeReadsTheInput) {
   RewriteStats stats;
   std::vector<Var> out =
       stab({shape_i(softmax(x), 1), shape(log_softmax(x))},
-           {{x.get(), random_array(DType::Float64, {2, 3}, 18)}}, &stats);
+           {{x.get(), random_array(DType::Float64, {2, 3}, 18, 2.0)}}, &stats);
   EXPECT_EQ(stats.count("softmax_shape"), 2);
   EXPECT_EQ(count_kind(out, "Softmax") + count_kind(out, "LogSoftmax"), 0);
 }

@@ -5,9 +5,75 @@ import theanine
 import theanine.tensor as T
 
 
-def fn(inputs, outputs):
+def fn(inputs, outputs, mode=None):
     """theanine.function, with inputs the outputs do not use allowed."""
-    return theanine.function(inputs, outputs, on_unused_input="ignore")
+    return theanine.function(inputs, outputs, mode=mode, on_unused_input="ignore")
+
+
+def compile_both(inputs, outputs, **kwargs):
+    """outputs compiled with every rewrite (the default mode) and as written
+    (NO_OPTIMIZATION); inputs the outputs do not use are allowed unless kwargs say."""
+    kwargs.setdefault("on_unused_input", "ignore")
+    fast = theanine.function(inputs, outputs, **kwargs)
+    slow = theanine.function(inputs, outputs, mode="NO_OPTIMIZATION", **kwargs)
+    return fast, slow
+
+
+def assert_same(got, want, rtol=None, atol=None, tols=(1e-5, 1e-12)):
+    """got has want's dtype and shape and its values: exactly for non-float dtypes; for
+    floats to within rtol and atol (NaN matching NaN), each tols[0] for float32 and
+    tols[1] for wider floats unless given."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype
+    assert got.shape == want.shape
+    if want.dtype.kind == "f":
+        tol = tols[0] if want.dtype == np.float32 else tols[1]
+        np.testing.assert_allclose(got, want, rtol=tol if rtol is None else rtol,
+                                   atol=tol if atol is None else atol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def assert_agree(fast, slow, *args, **tols):
+    """fast(*args) and slow(*args) give the same outputs (assert_same, with tols).
+    Returns fast's outputs, as a list."""
+    got, want = fast(*args), slow(*args)
+    if not isinstance(got, (list, tuple)):
+        got, want = [got], [want]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert_same(g, w, **tols)
+    return list(got)
+
+
+def check_rewrites(inputs, outputs, values, fired=(), absent=(), present=(), **tols):
+    """Compiles outputs both ways (compile_both), compares them on values (assert_agree,
+    with tols), and checks that each rule in `fired` fired and the optimized graph has
+    no op named in `absent` and every one in `present`. Returns the optimized function."""
+    f, g = compile_both(inputs, outputs)
+    assert_agree(f, g, *values, **tols)
+    for rule in fired:
+        assert f.rewrite_stats.get(rule, 0) >= 1, (rule, f.rewrite_stats)
+    graph = f.debugprint()
+    for op in absent:
+        assert op not in graph, graph
+    for op in present:
+        assert op in graph, graph
+    return f
+
+
+def np_log_softmax(x, axis=-1):
+    """NumPy log-softmax of x along axis, shifted by the max so large logits stay finite."""
+    if x.size == 0:
+        return x.copy()
+    m = np.max(x, axis=axis, keepdims=True)
+    s = x - m
+    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+
+
+def np_softmax(x, axis=-1):
+    """NumPy softmax of x along axis."""
+    return np.exp(np_log_softmax(x, axis))
 
 
 def tensor(dtype, ndim, name="x", shape=None):

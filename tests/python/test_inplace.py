@@ -6,16 +6,14 @@ import pytest
 import theanine
 import theanine.tensor as T
 from theanine import function, shared
+from helpers import assert_agree, compile_both
 
 
 def compare(inputs, outputs, args, updates=None):
     """Default-mode results equal NO_OPTIMIZATION's; the arguments stay unchanged."""
-    fast = function(inputs, outputs)
-    slow = function(inputs, outputs, mode="NO_OPTIMIZATION")
+    fast, slow = compile_both(inputs, outputs)
     before = [np.array(a, copy=True) for a in args]
-    got, want = fast(*args), slow(*args)
-    for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    assert_agree(fast, slow, *args, rtol=1e-12, atol=1e-12)
     for a, b in zip(args, before):
         np.testing.assert_array_equal(a, b)
     return fast

@@ -8,26 +8,10 @@ import pytest
 import theanine
 import theanine.tensor as T
 import theanine.tensor.nnet as nnet
-from helpers import check_grad, tensor
+from helpers import check_grad, fn, np_log_softmax, np_softmax, tensor
 
 rng = np.random.default_rng(20240901)
 MODES = [None, "NO_OPTIMIZATION"]
-
-
-def fn(inputs, outputs, mode=None):
-    return theanine.function(inputs, outputs, mode=mode, on_unused_input="ignore")
-
-
-def np_log_softmax(x, axis=-1):
-    if x.size == 0:
-        return x.copy()
-    m = np.max(x, axis=axis, keepdims=True)
-    s = x - m
-    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
-
-
-def np_softmax(x, axis=-1):
-    return np.exp(np_log_softmax(x, axis))
 
 
 def tol(dtype):

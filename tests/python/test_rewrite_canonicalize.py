@@ -7,41 +7,8 @@ import pytest
 
 import theanine
 import theanine.tensor as T
-from helpers import random_values, tensor
-
-
-def compile_both(inputs, outputs):
-    f = theanine.function(inputs, outputs, on_unused_input="ignore")
-    g = theanine.function(inputs, outputs, mode="NO_OPTIMIZATION", on_unused_input="ignore")
-    return f, g
-
-
-def assert_same(got, want):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.dtype == want.dtype
-    assert got.shape == want.shape
-    if want.dtype.kind == "f":
-        rtol = 1e-5 if want.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(got, want)
-
-
-def check(inputs, outputs, values, fired=(), absent=()):
-    """Compiles outputs both ways, compares them on values, and checks that each
-    rule in `fired` fired and no op named in `absent` is left in the graph."""
-    f, g = compile_both(inputs, outputs)
-    got, want = f(*values), g(*values)
-    if not isinstance(outputs, (list, tuple)):
-        got, want = [got], [want]
-    for a, b in zip(got, want):
-        assert_same(a, b)
-    for rule in fired:
-        assert f.rewrite_stats.get(rule, 0) >= 1, (rule, f.rewrite_stats)
-    graph = f.debugprint()
-    for op in absent:
-        assert op not in graph, graph
-    return f
+from helpers import check_rewrites as check
+from helpers import compile_both, random_values, tensor
 
 
 def values_for(rng, inputs, shapes):

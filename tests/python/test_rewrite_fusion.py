@@ -10,7 +10,7 @@ import pytest
 import theanine
 import theanine.tensor as T
 from theanine.tensor import nnet
-from helpers import random_values, tensor
+from helpers import assert_agree, compile_both, random_values, tensor
 
 _LINE = re.compile(
     r"^(?P<indent>[ |]*)(?P<name>.*?)(?:\.\d+)?(?:\(inplace[^)]*\))? \[id (?P<id>\d+)\]")
@@ -31,20 +31,8 @@ def names_of_kind(f, kind):
     return sorted(n for n in compiled_ops(f).values() if re.match(kind + r"\{", n))
 
 
-def compile_both(inputs, outputs, **kwargs):
-    fast = theanine.function(inputs, outputs, **kwargs)
-    slow = theanine.function(inputs, outputs, mode="NO_OPTIMIZATION", **kwargs)
-    return fast, slow
-
-
-def check_agree(fast, slow, *args, rtol=1e-6, atol=1e-7):
-    got, want = fast(*args), slow(*args)
-    if not isinstance(got, list):
-        got, want = [got], [want]
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+# Tolerances of assert_agree here, float32 or not.
+TOL = dict(rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("shapes", [
@@ -61,7 +49,7 @@ def test_tanh_of_affine_is_one_group(shapes):
     assert fast.rewrite_stats["fused_nodes"] == 3
     assert list(compiled_ops(fast).values()) == ["Fused{tanh(add(mul(i0, i1), i2))}"]
     rng = np.random.default_rng(0)
-    check_agree(fast, slow, *(random_values(rng, s) for s in shapes))
+    assert_agree(fast, slow, *(random_values(rng, s) for s in shapes), **TOL)
 
 
 @pytest.mark.parametrize("static", [True, False])
@@ -80,7 +68,7 @@ def test_shared_intermediate_is_computed_once(static):
         "Fused{mul(i0, i1), add(i0, i1)}" in ops
     assert ("Elemwise{exp}" in ops) == (not static)
     rng = np.random.default_rng(1)
-    check_agree(fast, slow, rng.standard_normal((3, 4)), rng.standard_normal((3, 4)))
+    assert_agree(fast, slow, rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), **TOL)
 
 
 def test_expensive_work_is_not_repeated_along_broadcast_dims():
@@ -88,7 +76,7 @@ def test_expensive_work_is_not_repeated_along_broadcast_dims():
     fast, slow = compile_both([x, b], x * T.exp(b))
     assert sorted(compiled_ops(fast).values()) == ["Elemwise{exp}", "Elemwise{mul}"]
     rng = np.random.default_rng(2)
-    check_agree(fast, slow, rng.standard_normal((3, 4)), rng.standard_normal(4))
+    assert_agree(fast, slow, rng.standard_normal((3, 4)), rng.standard_normal(4), **TOL)
 
 
 @pytest.mark.parametrize("shape", [(4, 5), (1, 5), (4, 0), (0, 3)])
@@ -106,7 +94,7 @@ def test_reduction_with_an_elementwise_producer_fuses(shape):
         with pytest.raises(ValueError, match="zero-size"):
             fast(value)
         return
-    check_agree(fast, slow, value, rtol=1e-5)
+    assert_agree(fast, slow, value, rtol=1e-5, atol=1e-7)
 
 
 def test_ints_bools_and_casts_inside_groups():
@@ -120,9 +108,9 @@ def test_ints_bools_and_casts_inside_groups():
     assert not names_of_kind(fast, "Elemwise")
     rng = np.random.default_rng(4)
     for shape in [(3, 4), (0, 4), (3, 1)]:
-        check_agree(fast, slow, random_values(rng, shape, "float32"),
-                    random_values(rng, shape[1:], "int32"),
-                    random_values(rng, (shape[0], 1), "bool"))
+        assert_agree(fast, slow, random_values(rng, shape, "float32"),
+                     random_values(rng, shape[1:], "int32"),
+                     random_values(rng, (shape[0], 1), "bool"), **TOL)
 
 
 def test_intermediates_of_smaller_shapes_read_elsewhere_stay_outside():
@@ -132,7 +120,7 @@ def test_intermediates_of_smaller_shapes_read_elsewhere_stay_outside():
     assert sorted(compiled_ops(fast).values()) == ["Elemwise{mul}",
                                                    "Fused{tanh(add(i0, i1))}"]
     rng = np.random.default_rng(5)
-    check_agree(fast, slow, rng.standard_normal((3, 4)), rng.standard_normal(4))
+    assert_agree(fast, slow, rng.standard_normal((3, 4)), rng.standard_normal(4), **TOL)
 
 
 def test_run_time_shape_errors_name_the_node_and_inputs():
@@ -161,7 +149,7 @@ def test_gradients_of_a_fused_graph_agree():
     fast, slow = compile_both([x, w], [cost, gx, gw])
     assert fast.rewrite_stats["fusion_groups"] >= 2
     rng = np.random.default_rng(6)
-    check_agree(fast, slow, rng.standard_normal((4, 3)), rng.standard_normal(3))
+    assert_agree(fast, slow, rng.standard_normal((4, 3)), rng.standard_normal(3), **TOL)
 
 
 def test_inner_graphs_are_fused_too():
@@ -169,7 +157,7 @@ def test_inner_graphs_are_fused_too():
     jac = theanine.gradient.jacobian(T.tanh(x * 2 + 1) * x, x)
     fast, slow = compile_both([x], jac)
     assert fast.rewrite_stats["fusion_groups"] >= 1
-    check_agree(fast, slow, np.random.default_rng(7).standard_normal(5))
+    assert_agree(fast, slow, np.random.default_rng(7).standard_normal(5), **TOL)
 
 
 def _mlp_step(mode, hand_written):

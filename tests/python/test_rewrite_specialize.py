@@ -8,7 +8,7 @@ import pytest
 
 import theanine
 import theanine.tensor as T
-from helpers import tensor
+from helpers import assert_agree, compile_both, tensor
 
 _LINE = re.compile(r"^(?P<indent>[ |]*)(?P<name>.*?) \[id (?P<id>\d+)\]")
 
@@ -54,24 +54,6 @@ def transposes_feeding(f, k="Gemm"):
                for name, children in nodes.values() if kind(name) == k for c in children)
 
 
-def both(inputs, outputs, **kw):
-    """The function compiled with every rewrite, and as written."""
-    fast = theanine.function(inputs, outputs, **kw)
-    plain = theanine.function(inputs, outputs, mode="NO_OPTIMIZATION", **kw)
-    return fast, plain
-
-
-def assert_same(fast, plain, *args, rtol=None):
-    got, want = fast(*args), plain(*args)
-    if not isinstance(got, list):
-        got, want = [got], [want]
-    for g, w in zip(got, want):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.dtype == w.dtype and g.shape == w.shape
-        tol = rtol or (1e-5 if w.dtype == np.float32 else 1e-12)
-        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
-
-
 def rand(rng, shape, dtype="float64"):
     return rng.standard_normal(shape).astype(dtype)
 
@@ -82,34 +64,34 @@ def rand(rng, shape, dtype="float64"):
 def test_dot_of_matrices_is_one_gemm(dtype, mkn):
     m, k, n = mkn
     x, y = tensor(dtype, 2, "x"), tensor(dtype, 2, "y")
-    fast, plain = both([x, y], T.dot(x, y))
+    fast, plain = compile_both([x, y], T.dot(x, y))
     assert fast.rewrite_stats.get("dot_to_gemm") == 1
     assert op_names(fast) == ["Gemm{NN, alpha=1, beta=0}"]
     rng = np.random.default_rng(0)
-    assert_same(fast, plain, rand(rng, (m, k), dtype), rand(rng, (k, n), dtype))
+    assert_agree(fast, plain, rand(rng, (m, k), dtype), rand(rng, (k, n), dtype))
 
 
 def test_transposes_become_flags():
     x, y = T.matrix("x", dtype="float64"), T.matrix("y", dtype="float64")
     outs = [T.dot(x.T, y), T.dot(x, y.T), T.dot(x.T, y.T), x.T.T.dot(y.T.T)]
-    fast, plain = both([x, y], outs)
+    fast, plain = compile_both([x, y], outs)
     assert sorted(op_names(fast)) == [
         "Gemm{NN, alpha=1, beta=0}", "Gemm{NT, alpha=1, beta=0}",
         "Gemm{TN, alpha=1, beta=0}", "Gemm{TT, alpha=1, beta=0}"]
     assert count(fast, "DimShuffle") == 0
     rng = np.random.default_rng(1)
-    assert_same(fast, plain, rand(rng, (4, 4)), rand(rng, (4, 4)))
+    assert_agree(fast, plain, rand(rng, (4, 4)), rand(rng, (4, 4)))
 
 
 def test_non_contiguous_arguments():
     x, y = T.matrix("x", dtype="float64"), T.matrix("y", dtype="float64")
     c = T.matrix("c", dtype="float64")
-    fast, plain = both([x, y, c], [T.dot(x.T, y) + c, T.dot(x, y.T) * 2])
+    fast, plain = compile_both([x, y, c], [T.dot(x.T, y) + c, T.dot(x, y.T) * 2])
     rng = np.random.default_rng(2)
     big = rand(rng, (10, 12))
     xs, ys = big[::2, ::3], big[1::2, 1::3].T.copy().T  # (5, 4) views of odd strides
-    assert_same(fast, plain, xs, ys, rand(rng, (4, 4))[:, ::-1])
-    assert_same(fast, plain, big[:4, :4].T, big[4:8, 2:6], big[::3, ::3][:4, :4])
+    assert_agree(fast, plain, xs, ys, rand(rng, (4, 4))[:, ::-1])
+    assert_agree(fast, plain, big[:4, :4].T, big[4:8, 2:6], big[::3, ::3][:4, :4])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -124,12 +106,12 @@ def test_matrix_vector_products_are_gemv(dtype):
     }
     rng = np.random.default_rng(3)
     for name, expr in cases.items():
-        fast, plain = both([a, v, w], expr, on_unused_input="ignore")
+        fast, plain = compile_both([a, v, w], expr, on_unused_input="ignore")
         assert op_names(fast) == [name], fast.debugprint()
-        assert_same(fast, plain, rand(rng, (3, 4), dtype), rand(rng, 4, dtype),
-                    rand(rng, 3, dtype))
-        assert_same(fast, plain, rand(rng, (1, 1), dtype), rand(rng, 1, dtype),
-                    rand(rng, 1, dtype))
+        assert_agree(fast, plain, rand(rng, (3, 4), dtype), rand(rng, 4, dtype),
+                     rand(rng, 3, dtype))
+        assert_agree(fast, plain, rand(rng, (1, 1), dtype), rand(rng, 1, dtype),
+                     rand(rng, 1, dtype))
 
 
 def test_constant_scales_fold_into_alpha():
@@ -143,14 +125,14 @@ def test_constant_scales_fold_into_alpha():
     }
     rng = np.random.default_rng(4)
     for name, expr in cases.items():
-        fast, plain = both([x, y], expr)
+        fast, plain = compile_both([x, y], expr)
         assert op_names(fast) == [name], fast.debugprint()
-        assert_same(fast, plain, rand(rng, (3, 3)), rand(rng, (3, 3)))
+        assert_agree(fast, plain, rand(rng, (3, 3)), rand(rng, (3, 3)))
 
 
 def test_a_zero_scale_keeps_nan():
     x, y = T.matrix("x", dtype="float64"), T.matrix("y", dtype="float64")
-    fast, plain = both([x, y], 0 * T.dot(x, y))
+    fast, plain = compile_both([x, y], 0 * T.dot(x, y))
     a = np.array([[np.inf, 1.0], [1.0, 1.0]])
     got, want = fast(a, a), plain(a, a)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
@@ -160,11 +142,11 @@ def test_a_zero_scale_keeps_nan():
 def test_a_product_read_twice_is_not_scaled():
     x, y = T.matrix("x", dtype="float64"), T.matrix("y", dtype="float64")
     d = T.dot(x, y)
-    fast, plain = both([x, y], [d, 2 * d])
+    fast, plain = compile_both([x, y], [d, 2 * d])
     assert count(fast, "Gemm") == 1
     assert "gemm_scale" not in fast.rewrite_stats
     rng = np.random.default_rng(5)
-    assert_same(fast, plain, rand(rng, (2, 3)), rand(rng, (3, 2)))
+    assert_agree(fast, plain, rand(rng, (2, 3)), rand(rng, (3, 2)))
 
 
 @pytest.mark.parametrize("form", ["c+d", "d+c", "c-d", "d-c", "bc+ad", "momentum"])
@@ -173,7 +155,7 @@ def test_additions_accumulate_into_gemm(form):
     d = T.dot(x, y)
     expr = {"c+d": c + d, "d+c": d + c, "c-d": c - d, "d-c": d - c,
             "bc+ad": 0.5 * c + 2 * d, "momentum": 0.9 * c - 0.01 * d}[form]
-    fast, plain = both([x, y, c], expr)
+    fast, plain = compile_both([x, y, c], expr)
     assert count(fast, "Gemm") == 1 and count(fast, "Elemwise") == 0, fast.debugprint()
     assert count(fast, "Fused") == 0
     assert fast.rewrite_stats.get("gemm_accumulate") == 1
@@ -181,8 +163,8 @@ def test_additions_accumulate_into_gemm(form):
     xs, ys = rand(rng, (5, 3), "float32"), rand(rng, (3, 4), "float32")
     # c's dims are unknown statically: it may broadcast at run time either way.
     for cs in [(5, 4), (1, 4), (5, 1), (1, 1)]:
-        assert_same(fast, plain, xs, ys, rand(rng, cs, "float32"))
-    assert_same(fast, plain, xs[:1], ys, rand(rng, (5, 4), "float32"))
+        assert_agree(fast, plain, xs, ys, rand(rng, cs, "float32"))
+    assert_agree(fast, plain, xs[:1], ys, rand(rng, (5, 4), "float32"))
     for f in (fast, plain):
         with pytest.raises(theanine.ShapeError):
             f(xs, ys, rand(rng, (2, 4), "float32"))
@@ -191,27 +173,27 @@ def test_additions_accumulate_into_gemm(form):
 def test_broadcast_biases_are_left_to_the_elementwise_epilogue():
     x, w = T.matrix("x", dtype="float64"), T.matrix("w", dtype="float64")
     b = T.vector("b", dtype="float64")
-    fast, plain = both([x, w, b], T.tanh(T.dot(x, w) + b))
+    fast, plain = compile_both([x, w, b], T.tanh(T.dot(x, w) + b))
     assert count(fast, "Gemm") == 1
     assert "gemm_accumulate" not in fast.rewrite_stats
     rng = np.random.default_rng(7)
-    assert_same(fast, plain, rand(rng, (4, 3)), rand(rng, (3, 2)), rand(rng, 2))
+    assert_agree(fast, plain, rand(rng, (4, 3)), rand(rng, (3, 2)), rand(rng, 2))
 
 
 def test_sum_of_a_product_of_vectors_is_a_dot():
     x = T.tensor("float64", shape=(6,), name="x")
     y = T.tensor("float64", shape=(6,), name="y")
     u = T.vector("u", dtype="float64")
-    fast, plain = both([x, y, u], [T.sum(x * y), (u * u).sum()])
+    fast, plain = compile_both([x, y, u], [T.sum(x * y), (u * u).sum()])
     assert fast.rewrite_stats.get("sum_mul_to_dot") == 2
     assert count(fast, "Dot") == 2 and count(fast, "Sum") == 0
     rng = np.random.default_rng(8)
-    assert_same(fast, plain, rand(rng, 6), rand(rng, 6), rand(rng, 9))
+    assert_agree(fast, plain, rand(rng, 6), rand(rng, 6), rand(rng, 9))
     # Lengths not known to agree: x * v broadcasts where v has one element.
     v = T.vector("v", dtype="float64")
-    fast, plain = both([x, v], T.sum(x * v))
+    fast, plain = compile_both([x, v], T.sum(x * v))
     assert "sum_mul_to_dot" not in fast.rewrite_stats
-    assert_same(fast, plain, rand(rng, 6), rand(rng, 1))
+    assert_agree(fast, plain, rand(rng, 6), rand(rng, 1))
 
 
 # ---- the target of the issue: a training step of a 784-392-196-10 tanh MLP ----------

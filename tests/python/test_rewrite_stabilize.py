@@ -10,52 +10,18 @@ import pytest
 import theanine
 import theanine.tensor as T
 import theanine.tensor.nnet as nnet
-from helpers import random_values, tensor
+from helpers import (assert_same, check_rewrites, compile_both, np_log_softmax, np_softmax,
+                     random_values, tensor)
 
 BIG = np.array([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 999.0]])
 
-
-def compile_both(inputs, outputs):
-    f = theanine.function(inputs, outputs, on_unused_input="ignore")
-    g = theanine.function(inputs, outputs, mode="NO_OPTIMIZATION", on_unused_input="ignore")
-    return f, g
-
-
-def assert_same(got, want):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.dtype == want.dtype
-    assert got.shape == want.shape
-    rtol = 1e-5 if want.dtype == np.float32 else 1e-11
-    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+# The tolerances of the comparisons here (assert_same's tols): float32, wider floats.
+TOLS = (1e-5, 1e-11)
 
 
 def check(inputs, outputs, values, fired=(), absent=(), present=()):
-    """Compiles outputs both ways, compares them on values, checks that each rule
-    in `fired` fired and the optimized graph has no op named in `absent` and every
-    one in `present`. Returns the optimized function."""
-    f, g = compile_both(inputs, outputs)
-    got, want = f(*values), g(*values)
-    if not isinstance(outputs, (list, tuple)):
-        got, want = [got], [want]
-    for a, b in zip(got, want):
-        assert_same(a, b)
-    for rule in fired:
-        assert f.rewrite_stats.get(rule, 0) >= 1, (rule, f.rewrite_stats)
-    graph = f.debugprint()
-    for op in absent:
-        assert op not in graph, graph
-    for op in present:
-        assert op in graph, graph
-    return f
-
-
-def np_log_softmax(x):
-    s = x - x.max(axis=-1, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
-
-
-def np_softmax(x):
-    return np.exp(np_log_softmax(x))
+    """check_rewrites with this file's tolerances."""
+    return check_rewrites(inputs, outputs, values, fired, absent, present, tols=TOLS)
 
 
 def softmax_by_hand(x, keepdims=True):
@@ -192,7 +158,8 @@ def test_crossentropy_keeps_index_errors():
         with pytest.raises(IndexError):  # more labels than rows
             fun(xv, np.array([0, 1, 1, 1], dtype="int32"))
     # Fewer labels than rows: both use the first rows.
-    assert_same(f(xv, np.array([1, 2], dtype="int32")), g(xv, np.array([1, 2], dtype="int32")))
+    assert_same(f(xv, np.array([1, 2], dtype="int32")), g(xv, np.array([1, 2], dtype="int32")),
+                tols=TOLS)
 
 
 def test_crossentropy_of_a_one_hot_matrix_is_log_softmax():

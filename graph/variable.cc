@@ -11,6 +11,8 @@ namespace {
 std::atomic<uint64_t> g_next_id{1};
 }
 
+uint64_t next_variable_id() { return g_next_id.load(); }
+
 const TensorType& Var::type() const { return p_->type; }
 DType Var::dtype() const { return p_->type.dtype; }
 int Var::ndim() const { return p_->type.ndim(); }

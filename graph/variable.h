@@ -77,6 +77,10 @@ class Variable {
   std::string describe() const;
 };
 
+// The id the next Variable created will get: variables with an id at or above
+// a value read earlier were created since.
+uint64_t next_variable_id();
+
 // A symbolic input (what T.matrix() returns).
 Var make_input(TensorType type, std::string name = "", const Here& loc = Here::current());
 // A constant holding `value` (not copied: the caller gives up mutation rights).

@@ -115,20 +115,19 @@ namespace {
 
 // Nodes a rule builds take the location of the node they replace, so that a
 // run-time error in one names the user's line rather than this file. New nodes
-// are those newer than every input of the replaced node.
-void relocate(const Apply& node, const Var& v) {
-  uint64_t newest = 0;
-  for (const Var& in : node.inputs) newest = std::max(newest, in->id);
+// are those created while the rule ran (ids from `first_new` on); only they are
+// touched, so the walk costs the size of the replacement, not of the graph.
+void relocate(const Apply& node, const Var& v, uint64_t first_new) {
   std::vector<Apply*> stack;
   std::unordered_set<Apply*> seen;
-  if (v->owner && v->id > newest) stack.push_back(v->owner);
+  if (v->owner && v->id >= first_new) stack.push_back(v->owner);
   while (!stack.empty()) {
     Apply* a = stack.back();
     stack.pop_back();
     if (!seen.insert(a).second) continue;
     a->loc = node.loc;
     for (const Var& in : a->inputs)
-      if (in->owner && in->id > newest) stack.push_back(in->owner);
+      if (in->owner && in->id >= first_new) stack.push_back(in->owner);
   }
 }
 
@@ -140,6 +139,7 @@ void relocate(const Apply& node, const Var& v) {
 RuleFn located(RuleFn fn) {
   return [fn = std::move(fn)](const Apply& node, const RewriteContext& ctx) {
     std::vector<Var> r;
+    const uint64_t first_new = next_variable_id();
     try {
       r = fn(node, ctx);
     } catch (const Error&) {
@@ -147,7 +147,7 @@ RuleFn located(RuleFn fn) {
     }
     for (Var& v : r) {
       v = strong(v);
-      relocate(node, v);
+      relocate(node, v, first_new);
     }
     return r;
   };

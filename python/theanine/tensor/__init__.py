@@ -29,13 +29,12 @@ _CORE_NAMES = [
     "set_subtensor", "inc_subtensor",
 ]
 for _n in _CORE_NAMES:
-    if hasattr(_core, _n):
-        globals()[_n] = getattr(_core, _n)
+    globals()[_n] = getattr(_core, _n)
 
 from theanine.gradient import Lop, Rop, grad, hessian, jacobian  # noqa: E402,F401
 
-abs_ = globals().get("abs")
-not_ = globals().get("invert")
+abs_ = _core.abs
+not_ = _core.invert
 bitwise_not = not_
 
 

@@ -87,8 +87,6 @@ _METHODS: dict[str, Any] = {
     "clip": lambda self, a_min, a_max: _core.clip(self, a_min, a_max),
     "round": lambda self: _core.round(self),
     "repeat": lambda self, repeats, axis=None: _core.repeat(self, repeats, axis),
-    "copy": lambda self, name=None: _core.tensor_copy(self, name)
-    if hasattr(_core, "tensor_copy") else self,
 }
 
 for _name, _fn in _METHODS.items():

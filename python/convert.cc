@@ -8,24 +8,10 @@ namespace theanine::py {
 pyb::dtype numpy_dtype(DType d) { return pyb::dtype(dtype_name(d)); }
 
 DType dtype_from_numpy(const pyb::dtype& dt, const std::string& what) {
-  char kind = dt.kind();
-  size_t size = dt.itemsize();
-  if (kind == 'b') return DType::Bool;
-  if (kind == 'f' && size == 4) return DType::Float32;
-  if (kind == 'f' && size == 8) return DType::Float64;
-  if (kind == 'u' && size == 1) return DType::UInt8;
-  if (kind == 'i') {
-    switch (size) {
-      case 1:
-        return DType::Int8;
-      case 2:
-        return DType::Int16;
-      case 4:
-        return DType::Int32;
-      case 8:
-        return DType::Int64;
-    }
-  }
+  // NumPy's name ignores byte order ('>f4' is "float32"); ndarray_from_numpy
+  // makes non-native arrays native before viewing them.
+  DType d;
+  if (dtype_from_name(std::string(pyb::str(dt.attr("name"))), &d)) return d;
   throw TypeError(what + ": unsupported dtype " + std::string(pyb::str(dt)) +
                   " (theanine supports bool, int8, int16, int32, int64, uint8, float32, "
                   "float64)");

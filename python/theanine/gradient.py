@@ -56,22 +56,23 @@ def grad(cost: Optional[Variable], wrt: VarOrList,
     return grads[0] if single else grads
 
 
+def _jvp_args(f: VarOrList, wrt: VarOrList, eval_points: Any) -> tuple:
+    fs, f_single = _as_list(f, "f")
+    wrts, wrt_single = _as_list(wrt, "wrt")
+    points = eval_points if isinstance(eval_points, (list, tuple)) else [eval_points]
+    return fs, wrts, [_core.as_variable(e) for e in points], f_single, wrt_single
+
+
 def Lop(f: VarOrList, wrt: VarOrList, eval_points: VarOrList) -> Any:  # noqa: N802
-    """Vector times Jacobian: eval_points . df/dwrt."""
-    fs, _ = _as_list(f, "f")
-    wrts, single = _as_list(wrt, "wrt")
-    evs = [_core.as_variable(e) for e in (eval_points if isinstance(eval_points, (list, tuple))
-                                          else [eval_points])]
+    """Vector times Jacobian: eval_points . df/dwrt (one result per wrt)."""
+    fs, wrts, evs, _, single = _jvp_args(f, wrt, eval_points)
     r = _core.Lop(fs, wrts, evs)
     return r[0] if single else r
 
 
 def Rop(f: VarOrList, wrt: VarOrList, eval_points: VarOrList) -> Any:  # noqa: N802
-    """Jacobian times vector: df/dwrt . eval_points."""
-    fs, single = _as_list(f, "f")
-    wrts, _ = _as_list(wrt, "wrt")
-    evs = [_core.as_variable(e) for e in (eval_points if isinstance(eval_points, (list, tuple))
-                                          else [eval_points])]
+    """Jacobian times vector: df/dwrt . eval_points (one result per f)."""
+    fs, wrts, evs, single, _ = _jvp_args(f, wrt, eval_points)
     r = _core.Rop(fs, wrts, evs)
     return r[0] if single else r
 

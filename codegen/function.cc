@@ -49,7 +49,6 @@ namespace {
 struct Overwrite {
   int output;
   int slot;
-  long holders;
 };
 
 bool fits_exactly(const NDArray& v, DType to) {
@@ -231,17 +230,11 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
   if (opts.inplace) plan_overwrites = *opts.inplace;
   InplacePlan plan;
   if (plan_overwrites) {
-    std::vector<std::pair<Var, Var>> update_pairs;
-    for (size_t u = 0; u < impl->update_targets.size(); ++u)
-      update_pairs.push_back(
-          {impl->update_targets[u], impl->graph_outputs[outputs.size() + u]});
-    plan = plan_inplace(impl->graph_outputs, update_pairs, &impl->stats);
+    plan = plan_inplace(impl->graph_outputs, &impl->stats);
   } else {
     plan.order = toposort(impl->graph_outputs);
   }
   const std::vector<Apply*>& order = plan.order;
-  std::unordered_set<int> shared_slot_set;
-  for (auto& [s, storage] : impl->shared_slots) shared_slot_set.insert(s);
   for (Apply* node : order)
     for (int i = 0; i < node->num_outputs(); ++i) slot[node->output_ptr(i)] = next++;
   impl->program.num_slots = next;
@@ -266,18 +259,16 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     Instruction ins;
     ins.label = node->op->name() +
                 (node->loc.known() ? " (created at " + node->loc.str() + ")" : "");
-    // Output i may take the buffer in slot reuse[i] when, at run time, nothing
-    // else holds that buffer: the slot alone, or the slot and the shared
-    // variable whose update this is. A count above that means memory someone
-    // else can see (a caller's view of a shared value, an op that returned its
-    // input): the output is then allocated.
+    // Output i may take the buffer in slot reuse[i] when, at run time, the slot
+    // alone holds it. A higher count means memory someone else can see (an op
+    // that returned its input as a view): the output is then allocated.
     std::vector<Overwrite> reuse;
     std::string mark;
     for (int i = 0; i < node->num_outputs(); ++i) {
       int k = plan.reused_input(node, i);
       if (k < 0) continue;
       int s = in_slots[k];
-      reuse.push_back({i, s, shared_slot_set.count(s) ? 2L : 1L});
+      reuse.push_back({i, s});
       if (!mark.empty()) mark += ", ";
       mark += node->num_outputs() > 1 ? std::to_string(i) + "<-" + std::to_string(k)
                                       : std::to_string(k);
@@ -290,7 +281,7 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
         offered.resize(out_slots.size());
         for (const Overwrite& w : reuse) {
           const NDArray& a = slots[w.slot];
-          if (a.defined() && a.buffer().use_count() == w.holders &&
+          if (a.defined() && a.buffer().use_count() == 1 &&
               allocator_owns(a.buffer()->keepalive))
             offered[w.output] = a;
         }
@@ -388,8 +379,8 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
   std::vector<NDArray> new_values;
   for (size_t u = 0; u < f.update_slots.size(); ++u) {
     NDArray v = slots[f.update_slots[u]];
-    // Written over the variable's own value (inplace), or that value itself: the
-    // variable gives the buffer up as it takes the new value, so no copy.
+    // The variable's own value (an identity update): the variable gives the
+    // buffer up as it takes the new value, so no copy.
     const SharedStorage* own = f.update_targets[u]->shared.get();
     const NDArray& old = own->value;
     bool same_layout = v.buffer() == old.buffer() && v.raw() == old.raw() &&

@@ -38,11 +38,8 @@ class SumToOp : public Op {
       }
     }
     // Sum through the reduction op's own reference evaluation, so there is one
-    // summation routine.
-    Var gv = make_input(TensorType::unknown_shape(g.dtype(), g.ndim()));
-    Var s = sum(gv, axes, /*keepdims=*/true);
-    Apply* sum_node = s->owner;
-    NDArray r = sum_node->op->perform(*sum_node, {g}).at(0);
+    // summation routine (Reduce::perform reads only its inputs).
+    NDArray r = Reduce(ReduceKind::Sum, axes, /*keepdims=*/true).perform(node, {g}).at(0);
     if (r.dtype() != g.dtype()) r = r.astype(g.dtype());
     return {r.reshape(like.shape())};
   }

@@ -3,18 +3,13 @@
 #include <algorithm>
 #include <queue>
 #include <string>
-#include <tuple>
 #include <unordered_set>
+#include <utility>
 
 #include "graph/fgraph.h"
 #include "graph/op.h"
 
 namespace theanine {
-
-namespace {
-// See try_overwrite: off, so that a failing call never corrupts a shared value.
-constexpr bool kOverwriteSharedVariables = false;
-}  // namespace
 
 int InplacePlan::reused_input(const Apply* node, int out) const {
   auto it = reuse.find(node);
@@ -55,9 +50,7 @@ bool may_be_viewed(const Apply& node, size_t input) {
 // variable may share memory with, and who reads each buffer.
 class Planner {
  public:
-  Planner(const std::vector<Var>& outputs,
-          const std::vector<std::pair<Var, Var>>& updates)
-      : nodes_(toposort(outputs)) {
+  explicit Planner(const std::vector<Var>& outputs) : nodes_(toposort(outputs)) {
     const int n = static_cast<int>(nodes_.size());
     for (int i = 0; i < n; ++i) index_[nodes_[i]] = i;
     succ_.resize(n);
@@ -89,21 +82,15 @@ class Planner {
     }
     for (const Var& o : outputs)
       for (const Variable* b : roots_of(o.get())) read_at_end_.insert(b);
-    for (auto& [target, value] : updates) update_of_[target.get()] = value.get();
   }
 
   InplacePlan run(RewriteStats* stats) {
     const int n = static_cast<int>(nodes_.size());
-    // Start from a schedule with likely shared-variable overwrites last, so
-    // their other readers mostly come first already.
-    std::vector<char> late(n, 0);
-    for (int i = 0; i < n; ++i) late[i] = may_update_shared(*nodes_[i]);
     std::vector<int> identity(n);
     for (int i = 0; i < n; ++i) identity[i] = i;
-    set_order(schedule(identity, late));
+    set_order(schedule(identity));
 
     InplacePlan plan;
-    std::vector<char> overwrites_shared(n, 0);
     const std::vector<int> visit = order_;
     for (int i : visit) {
       Apply* node = nodes_[i];
@@ -112,30 +99,17 @@ class Planner {
       std::vector<int> reuse(node->num_outputs(), -1);
       bool any = false;
       for (int o = 0; o < node->num_outputs(); ++o) {
-        // A shared variable's own update first: its buffer then stays the
-        // variable's, and the commit has nothing to do.
-        std::vector<int> ks = candidates;
-        std::stable_partition(ks.begin(), ks.end(), [&](int k) {
-          auto u = update_of_.find(node->inputs[k].get());
-          return u != update_of_.end() && u->second == node->output_ptr(o);
-        });
-        for (int k : ks) {
+        for (int k : candidates) {
           if (!try_overwrite(i, o, k)) continue;
           reuse[o] = k;
           any = true;
-          const Variable* in = node->inputs[k].get();
-          const bool shared = !in->owner;
-          overwrites_shared[i] |= shared;
-          if (stats) {
-            ++stats->fired["inplace"];
-            if (shared) ++stats->fired["inplace_update"];
-          }
+          if (stats) ++stats->fired["inplace"];
           break;
         }
       }
       if (any) plan.reuse[node] = std::move(reuse);
     }
-    for (int p : schedule(pos_, overwrites_shared)) plan.order.push_back(nodes_[p]);
+    for (int p : schedule(pos_)) plan.order.push_back(nodes_[p]);
     return plan;
   }
 
@@ -153,23 +127,12 @@ class Planner {
     if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
   }
 
-  bool may_update_shared(const Apply& node) const {
-    for (int k : overwritable_inputs(node)) {
-      auto it = update_of_.find(node.inputs[k].get());
-      if (it == update_of_.end()) continue;
-      for (int o = 0; o < node.num_outputs(); ++o)
-        if (it->second == node.output_ptr(o)) return true;
-    }
-    return false;
-  }
-
   // Whether output o of node i may take input k's buffer; on success the
   // schedule gains the order it needs (every other reader of the buffer first).
   bool try_overwrite(int i, int o, int k) {
     Apply* node = nodes_[i];
     const Var& in = node->inputs[k];
-    const Variable* out = node->output_ptr(o);
-    const TensorType &ti = in->type, &to = out->type;
+    const TensorType &ti = in->type, &to = node->output_ptr(o)->type;
     if (ti.dtype != to.dtype || ti.ndim() != to.ndim()) return false;
     for (int d = 0; d < ti.ndim(); ++d)
       if (ti.shape[d] >= 0 && to.shape[d] >= 0 && ti.shape[d] != to.shape[d])
@@ -178,17 +141,11 @@ class Planner {
     const Roots roots = roots_of(in.get());
     for (const Variable* b : roots) {
       if (destroyed_.count(b) || read_at_end_.count(b)) return false;
-      if (!b->owner) {
-        // Memory the caller, a constant or a shared variable owns. A shared
-        // variable's own update could take its buffer, but then a later failure
-        // in the same call (a shape error in another update) would leave the
-        // user's parameter half-updated; updates are atomic instead: they go to
-        // fresh buffers (recycled by the allocator) and are committed at the end.
-        auto u = update_of_.find(b);
-        if (!kOverwriteSharedVariables || !b->is_shared() || b != in.get() ||
-            u == update_of_.end() || u->second != out)
-          return false;
-      }
+      // Memory the caller, a constant or a shared variable owns is never
+      // overwritten. Not even by a shared variable's own update: a later
+      // failure in the same call would leave the parameter half-updated.
+      // Updates go to recycled buffers and are committed together instead.
+      if (!b->owner) return false;
       // Another operand seeing the buffer through another variable (a view)
       // would read elements this node already overwrote.
       for (size_t j = 0; j < node->inputs.size(); ++j) {
@@ -272,28 +229,28 @@ class Planner {
       }
   }
 
-  // A topological order of data and constraint edges: among ready nodes, those
-  // not marked `late` first, then by `rank`.
-  std::vector<int> schedule(const std::vector<int>& rank, const std::vector<char>& late) {
+  // A topological order of data and constraint edges: among ready nodes, by
+  // `rank`.
+  std::vector<int> schedule(const std::vector<int>& rank) {
     const int n = static_cast<int>(nodes_.size());
     std::vector<int> indegree(n, 0);
     for (int x = 0; x < n; ++x) {
       for (int y : succ_[x]) ++indegree[y];
       for (int y : extra_[x]) ++indegree[y];
     }
-    using Key = std::tuple<char, int, int>;
+    using Key = std::pair<int, int>;
     std::priority_queue<Key, std::vector<Key>, std::greater<Key>> ready;
     for (int x = 0; x < n; ++x)
-      if (indegree[x] == 0) ready.push({late[x], rank[x], x});
+      if (indegree[x] == 0) ready.push({rank[x], x});
     std::vector<int> order;
     order.reserve(n);
     while (!ready.empty()) {
-      int x = std::get<2>(ready.top());
+      int x = ready.top().second;
       ready.pop();
       order.push_back(x);
       for (const std::vector<int>* edges : {&succ_[x], &extra_[x]})
         for (int y : *edges)
-          if (--indegree[y] == 0) ready.push({late[y], rank[y], y});
+          if (--indegree[y] == 0) ready.push({rank[y], y});
     }
     return order;
   }
@@ -312,7 +269,6 @@ class Planner {
   std::unordered_map<const Variable*, Roots> roots_;
   std::unordered_map<const Variable*, std::vector<int>> readers_;
   std::unordered_set<const Variable*> read_at_end_;
-  std::unordered_map<const Variable*, const Variable*> update_of_;
   std::unordered_set<const Variable*> destroyed_;
   std::vector<int> order_, pos_;
   std::vector<int> seen_;
@@ -321,10 +277,8 @@ class Planner {
 
 }  // namespace
 
-InplacePlan plan_inplace(const std::vector<Var>& outputs,
-                         const std::vector<std::pair<Var, Var>>& updates,
-                         RewriteStats* stats) {
-  return Planner(outputs, updates).run(stats);
+InplacePlan plan_inplace(const std::vector<Var>& outputs, RewriteStats* stats) {
+  return Planner(outputs).run(stats);
 }
 
 }  // namespace theanine

@@ -135,13 +135,6 @@ std::shared_ptr<Apply> Apply::create(std::shared_ptr<const Op> op,
   return node;
 }
 
-namespace {
-template <class E>
-[[noreturn]] void rethrow_at(const E&, const std::string& msg) {
-  throw E(msg);
-}
-}  // namespace
-
 std::vector<Var> make_node(std::shared_ptr<const Op> op, std::vector<Var> inputs,
                            const SourceLoc& loc) {
   for (size_t i = 0; i < inputs.size(); ++i)
@@ -151,14 +144,8 @@ std::vector<Var> make_node(std::shared_ptr<const Op> op, std::vector<Var> inputs
   std::string where = op->name() + (loc.known() ? " at " + loc.str() : "");
   try {
     types = op->infer_types(inputs);
-  } catch (const TypeError& e) {
-    rethrow_at(e, where + ": " + e.what());
-  } catch (const ShapeError& e) {
-    rethrow_at(e, where + ": " + e.what());
-  } catch (const IndexError& e) {
-    rethrow_at(e, where + ": " + e.what());
-  } catch (const ValueError& e) {
-    rethrow_at(e, where + ": " + e.what());
+  } catch (const Error&) {
+    rethrow_with_prefix(where + ": ");
   }
   return Apply::create(std::move(op), std::move(inputs), types, loc)->outputs();
 }

@@ -52,4 +52,9 @@ class IOError : public Error {
   using Error::Error;
 };
 
+// Inside a catch block: re-throws the exception being handled as the same
+// theanine exception class with `prefix` put before its message (which node,
+// which line). Exceptions that are not theanine's pass through unchanged.
+[[noreturn]] void rethrow_with_prefix(const std::string& prefix);
+
 }  // namespace theanine

@@ -211,15 +211,29 @@ NDArray NDArray::reshape(const Shape& shape) const {
 
 void NDArray::assign(const NDArray& src_in) {
   NDArray src = src_in.broadcast_to(shape_);
-  std::vector<const Shape*> strides{&strides_, &src.strides_};
+  if (ndim() == 0) {
+    src = src.reshape({1});
+    NDArray(*this).reshape({1}).assign(src);
+    return;
+  }
+  // The outer dims through for_each_offsets, the last one as a tight typed
+  // loop: one indirect call per row, not per element.
+  const int last = ndim() - 1;
+  const Shape outer(shape_.begin(), shape_.end() - 1);
+  const Shape dst_outer(strides_.begin(), strides_.end() - 1);
+  const Shape src_outer(src.strides_.begin(), src.strides_.end() - 1);
+  const int64_t n = shape_[last], ds = strides_[last], ss = src.strides_[last];
   dispatch_dtype(dtype_, [&](auto t) {
     using T = decltype(t);
     T* dst = data<T>();
     dispatch_dtype(src.dtype_, [&](auto s) {
       using S = decltype(s);
       const S* sp = src.data<S>();
-      for_each_offsets(shape_, strides,
-                       [&](const int64_t* o) { dst[o[0]] = static_cast<T>(sp[o[1]]); });
+      for_each_offsets(outer, {&dst_outer, &src_outer}, [&](const int64_t* o) {
+        T* d = dst + o[0];
+        const S* p = sp + o[1];
+        for (int64_t i = 0; i < n; ++i) d[i * ds] = static_cast<T>(p[i * ss]);
+      });
     });
   });
 }

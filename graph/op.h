@@ -42,6 +42,12 @@ class Op {
   }
   // Outputs that are views of (share memory with) an input.
   virtual bool is_view() const { return false; }
+  // The inputs a view op's outputs may alias (all of them unless the op says
+  // fewer; none for ops that are not views).
+  virtual std::vector<int> viewed_inputs(const Apply& node) const;
+  // The inputs whose buffer an output may take over (the inplace pass): inputs
+  // each output element reads at its own position only, of the output's shape.
+  virtual std::vector<int> overwritable_inputs(const Apply& node) const { return {}; }
 
   // Gradient: given the node and one gradient per output (null where the output
   // does not reach the cost), one gradient per input (null for disconnected).

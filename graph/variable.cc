@@ -160,6 +160,13 @@ std::vector<Var> Op::grad(const Apply& node, const std::vector<Var>&) const {
                   ") is not differentiable");
 }
 
+std::vector<int> Op::viewed_inputs(const Apply& node) const {
+  std::vector<int> all;
+  if (is_view())
+    for (size_t k = 0; k < node.inputs.size(); ++k) all.push_back(static_cast<int>(k));
+  return all;
+}
+
 bool Op::equals(const Op& other) const {
   return typeid(*this) == typeid(other) && name() == other.name();
 }

@@ -22,6 +22,11 @@ class Elemwise : public Op {
   ElemwiseDTypes dtypes(const std::vector<Var>& inputs) const;
 
   std::string name() const override;  // "Elemwise{add}", "Elemwise{cast{float32}}"
+  std::vector<int> overwritable_inputs(const Apply& node) const override {
+    std::vector<int> all(node.inputs.size());
+    for (size_t k = 0; k < all.size(); ++k) all[k] = static_cast<int>(k);
+    return all;
+  }
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;

@@ -94,6 +94,11 @@ class FusedElemwise : public Op {
   const ScalarGraph& graph() const { return graph_; }
 
   std::string name() const override { return name_; }  // "Fused{tanh(add(i0, i1))}"
+  std::vector<int> overwritable_inputs(const Apply& node) const override {
+    std::vector<int> all(node.inputs.size());
+    for (size_t k = 0; k < all.size(); ++k) all[k] = static_cast<int>(k);
+    return all;
+  }
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;

@@ -25,6 +25,10 @@ class Gemm : public Op {
   double beta() const { return beta_; }
   bool has_c() const { return beta_ != 0; }
 
+  // The accumulator c, present when beta != 0.
+  std::vector<int> overwritable_inputs(const Apply& node) const override {
+    return node.inputs.size() == 3 ? std::vector<int>{2} : std::vector<int>{};
+  }
   // "Gemm{NT, alpha=1, beta=0}": every parameter, exactly (merge compares names).
   std::string name() const override;
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
@@ -51,6 +55,10 @@ class Gemv : public Op {
   bool has_y() const { return beta_ != 0; }
 
   std::string name() const override;  // "Gemv{T, alpha=1, beta=0}"
+  // The accumulator c, present when beta != 0.
+  std::vector<int> overwritable_inputs(const Apply& node) const override {
+    return node.inputs.size() == 3 ? std::vector<int>{2} : std::vector<int>{};
+  }
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;

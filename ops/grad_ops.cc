@@ -19,6 +19,8 @@ class GradBlockOp : public Op {
     return {in[0]};
   }
   bool is_view() const override { return true; }
+  // Only input 0 is viewed (the others are shapes, indices or a shape model).
+  std::vector<int> viewed_inputs(const Apply&) const override { return {0}; }
   std::vector<Var> grad(const Apply& node, const std::vector<Var>&) const override {
     return {zero_ ? zeros_like(node.inputs[0]) : Var()};
   }

@@ -93,6 +93,8 @@ class ReshapeOp : public Op {
   std::vector<Var> grad(const Apply& node,
                         const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
+  // Only input 0 is viewed (the others are shapes, indices or a shape model).
+  std::vector<int> viewed_inputs(const Apply&) const override { return {0}; }
 
  private:
   int ndim_;
@@ -109,6 +111,8 @@ class FlattenOp : public Op {
   std::vector<Var> grad(const Apply& node,
                         const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
+  // Only input 0 is viewed (the others are shapes, indices or a shape model).
+  std::vector<int> viewed_inputs(const Apply&) const override { return {0}; }
 
  private:
   int outdim_;
@@ -130,6 +134,8 @@ class DimShuffleOp : public Op {
   std::vector<Var> grad(const Apply& node,
                         const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
+  // Only input 0 is viewed (the others are shapes, indices or a shape model).
+  std::vector<int> viewed_inputs(const Apply&) const override { return {0}; }
 
  private:
   int input_ndim_;

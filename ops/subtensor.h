@@ -83,6 +83,8 @@ class SubtensorOp : public Op {
   std::vector<Var> grad(const Apply& node,
                         const std::vector<Var>& output_grads) const override;
   bool is_view() const override { return true; }
+  // Only input 0 is viewed (the others are shapes, indices or a shape model).
+  std::vector<int> viewed_inputs(const Apply&) const override { return {0}; }
 
  private:
   IndexSpec spec_;

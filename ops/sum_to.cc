@@ -45,6 +45,8 @@ class SumToOp : public Op {
   }
 
   bool is_view() const override { return true; }
+  // Only input 0 is viewed (the others are shapes, indices or a shape model).
+  std::vector<int> viewed_inputs(const Apply&) const override { return {0}; }
 
   std::vector<Var> grad(const Apply& node, const std::vector<Var>& gz) const override {
     // Broadcast the gradient back to g's shape; `like` only lends its shape.

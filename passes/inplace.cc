@@ -17,34 +17,9 @@ int InplacePlan::reused_input(const Apply* node, int out) const {
   return it->second[out];
 }
 
-std::vector<int> overwritable_inputs(const Apply& node) {
-  const std::string kind = op_kind(node);
-  const int n = static_cast<int>(node.inputs.size());
-  // "Fused" is FusedElemwise (ops/fused_elemwise.h); FusedReduce reduces, so
-  // each of its outputs reads many input positions.
-  if (kind == "Elemwise" || kind == "Fused") {
-    std::vector<int> all(n);
-    for (int k = 0; k < n; ++k) all[k] = k;
-    return all;
-  }
-  // c in alpha * a.b + beta * c (ops/gemm_op.h), present when beta != 0.
-  if ((kind == "Gemm" || kind == "Gemv") && n == 3) return {2};
-  return {};
-}
-
 namespace {
 
 using Roots = std::vector<const Variable*>;
-
-// The inputs a view op's outputs may alias. The view ops we know view their
-// input 0 only (the others are shapes, indices, or SumTo's `like`); for any
-// other view op every input counts, which only ever forbids an overwrite.
-bool may_be_viewed(const Apply& node, size_t input) {
-  static const std::unordered_set<std::string> first_only = {
-      "Reshape", "Flatten",  "DimShuffle",      "Subtensor",
-      "SumTo",   "ZeroGrad", "DisconnectedGrad"};
-  return input == 0 || !first_only.count(op_kind(node));
-}
 
 // The planner's view of the graph: nodes by index, the buffers ("roots") each
 // variable may share memory with, and who reads each buffer.
@@ -60,11 +35,14 @@ class Planner {
     for (int i = 0; i < n; ++i) {
       Apply* node = nodes_[i];
       Roots read, viewed;
+      const std::vector<int> viewed_in = node->op->viewed_inputs(*node);
       for (size_t k = 0; k < node->inputs.size(); ++k) {
         const Var& in = node->inputs[k];
         for (const Variable* b : roots_of(in.get())) {
           add_unique(read, b);
-          if (may_be_viewed(*node, k)) add_unique(viewed, b);
+          if (std::find(viewed_in.begin(), viewed_in.end(), static_cast<int>(k)) !=
+              viewed_in.end())
+            add_unique(viewed, b);
         }
         if (in->owner) {
           const int p = index_.at(in->owner);
@@ -94,7 +72,7 @@ class Planner {
     const std::vector<int> visit = order_;
     for (int i : visit) {
       Apply* node = nodes_[i];
-      const std::vector<int> candidates = overwritable_inputs(*node);
+      const std::vector<int> candidates = node->op->overwritable_inputs(*node);
       if (candidates.empty()) continue;
       std::vector<int> reuse(node->num_outputs(), -1);
       bool any = false;

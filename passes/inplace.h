@@ -1,14 +1,13 @@
 #pragma once
 // The inplace pass (ARCHITECTURE decision 8): on the final graph, decides which
-// elementwise outputs may be written into one of their inputs' buffers, and the
-// schedule under which that is safe. The decision is proven on that schedule:
-// the input is not memory the caller, a constant or a shared variable owns (not
-// even a shared variable's own update: updates stay atomic), no other input of the node
-// overlaps it, nothing reads it (or any view of it) later, and it is not an output. The
-// graph is left as it is; the executor reads the plan. Whether the input really
-// has the output's shape (unknown dims may broadcast) and is laid out
-// contiguously is only known at run time, so the executor checks that too and
-// allocates when it does not hold.
+// outputs (Op::overwritable_inputs) may be written into one of their inputs' buffers, and
+// the schedule under which that is safe. The decision is proven on that schedule: the
+// input is not memory the caller, a constant or a shared variable owns (not even a shared
+// variable's own update: updates stay atomic), no other input of the node overlaps it,
+// nothing reads it (or any view of it) later, and it is not an output. The graph is left
+// as it is; the executor reads the plan. Whether the input really has the output's shape
+// (unknown dims may broadcast) and is laid out contiguously is only known at run time, so
+// the executor checks that too and allocates when it does not hold.
 #include <unordered_map>
 #include <vector>
 
@@ -27,12 +26,6 @@ struct InplacePlan {
   // The input that output `out` of `node` may overwrite, or -1.
   int reused_input(const Apply* node, int out) const;
 };
-
-// The inputs of `node` an output may overwrite: those each output element
-// reads at its own position only (every input of Elemwise and of the fused
-// groups of passes/fusion.cc, the accumulator of Gemm and Gemv). Which ops
-// qualify is known by name, so that passes need not know every op class.
-std::vector<int> overwritable_inputs(const Apply& node);
 
 // `outputs` are every variable read after the graph ran (the function's outputs
 // and update values). Counts decisions in `stats` as "inplace".

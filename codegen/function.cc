@@ -64,6 +64,28 @@ std::string fn_prefix(const std::string& name) {
   return name.empty() ? "function: " : "function '" + name + "': ";
 }
 
+// Appends the default update of every shared variable the outputs or updates
+// read that has one and no explicit update; repeated because a default update
+// may read further shared variables.
+void add_default_updates(const std::vector<Var>& outputs, Updates& updates) {
+  std::unordered_set<const Variable*> done;
+  for (auto& [target, value] : updates) done.insert(target.get());
+  for (size_t scanned = 0;;) {
+    std::vector<Var> roots = outputs;
+    for (auto& [target, value] : updates)
+      if (value) roots.push_back(value);
+    size_t before = updates.size();
+    for (const Var& v : free_variables(roots)) {
+      if (!v->is_shared() || done.count(v.get())) continue;
+      std::shared_ptr<Variable> du = v->default_update.lock();
+      if (!du) continue;
+      done.insert(v.get());
+      updates.push_back({v, Var(du)});
+    }
+    if (updates.size() == before || ++scanned > 64) break;
+  }
+}
+
 }  // namespace
 
 NDArray Function::Impl::check_arg(size_t i, const Arg& arg) const {
@@ -130,6 +152,14 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
   impl->inputs = inputs;
   impl->outputs = outputs;
 
+  if (!opts.no_default_updates) {
+    std::vector<Var> roots;
+    for (const Out& o : outputs)
+      if (o.variable) roots.push_back(o.variable);
+    for (auto& [target, value] : updates)
+      if (value) roots.push_back(value);
+    add_default_updates(roots, updates);
+  }
   // Updates: shared targets, each once, value of the same type.
   std::unordered_set<const Variable*> updated;
   for (auto& [target, value] : updates) {

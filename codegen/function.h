@@ -52,6 +52,9 @@ struct FunctionOptions {
   // Unset: in FAST_RUN (and REFERENCE) only. Set, it overrides the mode, so a
   // test can run the graph as written with inplace, or FAST_RUN without.
   std::optional<bool> inplace;
+  // Leave out the default updates of shared variables the graph reads
+  // (Theano's no_default_updates=True).
+  bool no_default_updates = false;
 };
 
 // One call argument; `weak` marks a value that came from a Python number,

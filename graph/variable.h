@@ -61,6 +61,11 @@ class Variable {
   bool weak = false;
   // Kind::Shared: the value cell.
   std::shared_ptr<SharedStorage> shared;
+  // Kind::Shared: the update function() applies when the caller gives none
+  // (Theano's default_update; random streams advance their state with it).
+  // Weak, because the expression reads this variable: a strong reference would
+  // be a cycle. Whoever holds the random variable keeps the expression alive.
+  std::weak_ptr<Variable> default_update;
 
   explicit Variable(TensorType t);
 

@@ -90,7 +90,7 @@ void bind_function(pyb::module_& m) {
          const std::vector<std::pair<Var, Var>>& updates,
          const std::vector<std::pair<Var, Var>>& givens,
          const pyb::object& allow_input_downcast, const std::string& on_unused_input,
-         const std::string& name, const std::string& mode) {
+         const std::string& name, const std::string& mode, bool no_default_updates) {
         std::vector<In> ins;
         for (auto& [v, n, value] : inputs) {
           std::optional<NDArray> def;
@@ -107,11 +107,12 @@ void bind_function(pyb::module_& m) {
         opts.on_unused_input = unused_policy(on_unused_input);
         opts.name = name;
         opts.mode = mode;
+        opts.no_default_updates = no_default_updates;
         return function(ins, outs, updates, opts);
       },
       pyb::arg("inputs"), pyb::arg("outputs"), pyb::arg("updates"), pyb::arg("givens"),
       pyb::arg("allow_input_downcast"), pyb::arg("on_unused_input"), pyb::arg("name"),
-      pyb::arg("mode"));
+      pyb::arg("mode"), pyb::arg("no_default_updates") = false);
 }
 
 }  // namespace theanine::py

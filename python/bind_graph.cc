@@ -106,6 +106,29 @@ void bind_graph(pyb::module_& m) {
             theanine::set_value(Var(v), std::move(a), borrow);
           },
           pyb::arg("value"), pyb::arg("borrow") = false)
+      .def_property(
+          "default_update",
+          [](const Variable& v) -> pyb::object {
+            std::shared_ptr<Variable> u = v.default_update.lock();
+            if (!u) return pyb::none();
+            return pyb::cast(u);
+          },
+          [](pyb::object self, const pyb::object& update) {
+            auto& v = self.cast<Variable&>();
+            if (!v.is_shared())
+              throw TypeError("default_update: " + v.describe() +
+                              " is not a shared variable");
+            // The core holds the update weakly (it reads this variable); the
+            // Python object keeps it alive for as long as the variable's handle.
+            if (update.is_none()) {
+              v.default_update.reset();
+              pyb::setattr(self, "_default_update_ref", pyb::none());
+              return;
+            }
+            Var u = update.cast<Var>();
+            v.default_update = u.ptr();
+            pyb::setattr(self, "_default_update_ref", pyb::cast(u.ptr()));
+          })
       .def("__repr__", [](const Variable& v) { return v.display_name(); })
       .def("__str__", [](const Variable& v) { return v.display_name(); });
 

@@ -13,4 +13,8 @@ void bind_function(pybind11::module_& m);   // bind_function.cc
 void bind_data(pybind11::module_& m);       // bind_data.cc: IDX reader
 void bind_gradient(pybind11::module_& m);   // bind_gradient.cc: grad, Lop, Rop, jacobian
 void bind_nnet(pybind11::module_& m);       // bind_nnet.cc: softmax family
+void bind_conv(pybind11::module_& m);       // bind_conv.cc: conv2d, pooling, batchnorm
+void bind_random(pybind11::module_& m);     // bind_random.cc: random streams
+void bind_updates(pybind11::module_& m);    // bind_updates.cc: optimizer update rules
+void bind_backend(pybind11::module_& m);    // bind_backend.cc: compiled backends, caches
 }  // namespace theanine::py

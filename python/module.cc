@@ -71,4 +71,8 @@ PYBIND11_MODULE(_core, m) {
   theanine::py::bind_data(m);
   theanine::py::bind_gradient(m);
   theanine::py::bind_nnet(m);
+  theanine::py::bind_conv(m);
+  theanine::py::bind_random(m);
+  theanine::py::bind_updates(m);
+  theanine::py::bind_backend(m);
 }

@@ -236,3 +236,19 @@ def test_variable_truth_value_and_len_are_errors():
         bool(x)
     with pytest.raises(TypeError):
         len(x)
+
+
+def test_default_update_applies_unless_an_explicit_update_or_no_default_updates():
+    x = theanine.shared(np.float64(0.0), "x")
+    x.default_update = x + 1
+    f = theanine.function([], x)
+    assert [float(f()) for _ in range(3)] == [0.0, 1.0, 2.0]
+    g = theanine.function([], x, no_default_updates=True)
+    assert float(g()) == 3.0 and float(g()) == 3.0
+    h = theanine.function([], x, updates=[(x, x * 2)])
+    assert float(h()) == 3.0 and float(x.get_value()) == 6.0
+    x.default_update = None
+    assert x.default_update is None
+    k = theanine.function([], x)
+    k()
+    assert float(x.get_value()) == 6.0

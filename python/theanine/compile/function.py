@@ -158,5 +158,5 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
             raise TypeError(f"function(): output {i} is a {type(o).__name__}, not a Variable")
     core = _core.function(ins, outs, _pairs(updates, "updates"), _pairs(givens, "givens"),
                           allow_input_downcast, on_unused_input or "raise", name or "",
-                          _mode_name(mode))
+                          _mode_name(mode), bool(no_default_updates))
     return Function(core, [n for _, n, _ in ins], single)

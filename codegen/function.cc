@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codegen/kernel_lowering.h"
+#include "codegen/llvm_backend.h"
 #include "graph/fgraph.h"
 #include "graph/op.h"
 #include "passes/inplace.h"
@@ -28,6 +30,7 @@ struct Function::Impl {
   std::vector<int> output_slots;  // graph_outputs' slots
   std::vector<int> update_slots;
   RewriteStats stats;
+  KernelCompileStats kernel_stats;
   // Inplace marks for debugprint: the id printed for a node -> its mark.
   std::unordered_map<uint64_t, std::string> inplace_marks;
 
@@ -62,6 +65,15 @@ bool fits_exactly(const NDArray& v, DType to) {
 
 std::string fn_prefix(const std::string& name) {
   return name.empty() ? "function: " : "function '" + name + "': ";
+}
+
+// The compiled backend runs FAST_RUN functions when the build has it, unless
+// THEANINE_BACKEND=reference asks for the interpreter everywhere.
+bool use_compiled_backend(const std::string& mode) {
+  if (!llvm_backend_available()) return false;
+  if (!(mode.empty() || mode == "FAST_RUN")) return false;
+  const char* env = std::getenv("THEANINE_BACKEND");
+  return !(env && std::string(env) == "reference");
 }
 
 // Appends the default update of every shared variable the outputs or updates
@@ -279,6 +291,25 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
   for (Apply* node : order)
     first_node_slot = std::min(first_node_slot, slot[node->output_ptr(0)]);
 
+  // Nodes that become compiled kernels, compiled together in one module.
+  const bool compiled = use_compiled_backend(opts.mode);
+  std::vector<std::optional<std::vector<KernelStep>>> kernels(order.size());
+  std::vector<std::vector<KernelSpec>> predicted(order.size());
+  KernelSource source;
+  if (compiled) {
+    std::vector<KernelSpec> batch;
+    for (size_t k = 0; k < order.size(); ++k) {
+      kernels[k] = lower_to_kernels(*order[k]);
+      if (!kernels[k]) continue;
+      std::vector<int> same_as;
+      for (int i = 0; i < order[k]->num_outputs(); ++i)
+        same_as.push_back(plan.reused_input(order[k], i));
+      predicted[k] = predicted_specs(*kernels[k], *order[k], same_as);
+      batch.insert(batch.end(), predicted[k].begin(), predicted[k].end());
+    }
+    source = llvm_kernel_source(batch, &impl->kernel_stats);
+  }
+
   for (size_t k = 0; k < order.size(); ++k) {
     Apply* node = order[k];
     std::vector<int> in_slots, out_slots;
@@ -305,7 +336,24 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     }
     if (!mark.empty())
       impl->inplace_marks[node->output_ptr(0)->id] = "(inplace " + mark + ")";
-    ins.run = [keep_node, in_slots, out_slots, reuse](std::vector<NDArray>& slots) {
+    // A kernel node calls the kernel compiled for its predicted layout, and
+    // asks the source for another layout only when the arrays call for one.
+    std::shared_ptr<const std::vector<KernelStep>> kernel;
+    KernelSource kernel_source;
+    if (kernels[k]) {
+      kernel = std::make_shared<const std::vector<KernelStep>>(*kernels[k]);
+      std::vector<std::pair<KernelLayout, KernelFn>> expected;
+      for (const KernelSpec& spec : predicted[k])
+        expected.push_back({spec.layout, source(spec.ir, spec.layout, 0)});
+      kernel_source = [expected, source](const KernelIR& ir, const KernelLayout& layout,
+                                         size_t step) {
+        if (step < expected.size() && expected[step].first == layout)
+          return expected[step].second;
+        return source(ir, layout, step);
+      };
+    }
+    ins.run = [keep_node, in_slots, out_slots, reuse, kernel,
+               kernel_source](std::vector<NDArray>& slots) {
       std::vector<NDArray> offered;
       if (!reuse.empty()) {
         offered.resize(out_slots.size());
@@ -320,7 +368,11 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
       args.reserve(in_slots.size());
       for (int s : in_slots) args.push_back(slots[s]);
       std::vector<NDArray> results;
-      if (offered.empty() || !keep_node->op->perform_into(*keep_node, args, offered))
+      std::optional<std::vector<NDArray>> from_kernel;
+      if (kernel) from_kernel = run_kernels(*kernel, args, offered, kernel_source);
+      if (from_kernel)
+        results = std::move(*from_kernel);
+      else if (offered.empty() || !keep_node->op->perform_into(*keep_node, args, offered))
         results = keep_node->op->perform(*keep_node, args);
       else
         results = std::move(offered);
@@ -431,6 +483,8 @@ const std::string& Function::name() const { return impl_->name; }
 const std::map<std::string, int>& Function::rewrite_stats() const {
   return impl_->stats.fired;
 }
+
+const KernelCompileStats& Function::kernel_stats() const { return impl_->kernel_stats; }
 
 std::string Function::debugprint() const {
   std::string text = theanine::debugprint(impl_->graph_outputs);

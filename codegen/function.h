@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "codegen/llvm_backend.h"
 #include "graph/variable.h"
 #include "runtime/ndarray.h"
 #include "runtime/program.h"
@@ -45,7 +46,10 @@ struct FunctionOptions {
   std::optional<bool> allow_input_downcast;
   UnusedInput on_unused_input = UnusedInput::Raise;
   std::string name;
-  // "FAST_RUN" (or ""): every rewrite; "FAST_COMPILE": merge and constant
+  // "FAST_RUN" (or ""): every rewrite, and elementwise work and reductions
+  // compiled to machine code by the LLVM backend when the build has it;
+  // "REFERENCE": the same rewrites, every node on the reference interpreter;
+  // "FAST_COMPILE": merge and constant
   // folding only; "NO_OPTIMIZATION": the graph as written. ValueError otherwise.
   std::string mode;
   // Whether outputs may overwrite inputs nothing reads later (passes/inplace.h).
@@ -78,6 +82,8 @@ class Function {
   std::string debugprint() const;
   // How often each rewrite rule fired while compiling.
   const std::map<std::string, int>& rewrite_stats() const;
+  // What compiling the function's kernels took (all zero on the reference path).
+  const KernelCompileStats& kernel_stats() const;
 
   struct Impl;
   explicit Function(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

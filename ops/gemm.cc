@@ -10,9 +10,19 @@
 
 #ifdef THEANINE_HAVE_BLAS
 #include <cblas.h>
+
+#include "runtime/thread_pool.h"
 #endif
 
 namespace theanine::detail {
+
+#ifdef THEANINE_HAVE_BLAS
+// OpenBLAS follows the kernel pool's thread count (runtime/thread_pool.h).
+[[maybe_unused]] const bool blas_follows_pool = [] {
+  add_thread_count_listener([](int n) { openblas_set_num_threads(n); });
+  return true;
+}();
+#endif
 
 namespace {
 

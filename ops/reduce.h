@@ -39,6 +39,7 @@ class Reduce : public Op {
   ReduceKind kind() const { return kind_; }
   const std::optional<std::vector<int>>& axes() const { return axes_; }
   bool keepdims() const { return keepdims_; }
+  const std::optional<DType>& dtype() const { return dtype_; }
 
  private:
   ReduceKind kind_;
@@ -56,6 +57,9 @@ class ArgReduce : public Op {
   std::vector<TensorType> infer_types(const std::vector<Var>& inputs) const override;
   std::vector<NDArray> perform(const Apply& node,
                                const std::vector<NDArray>& inputs) const override;
+  bool is_max() const { return is_max_; }
+  const std::optional<int>& axis() const { return axis_; }
+  bool keepdims() const { return keepdims_; }
 
  private:
   bool is_max_;

@@ -5,6 +5,7 @@
 #include "python/convert.h"
 #include "runtime/allocator.h"
 #include "runtime/error.h"
+#include "runtime/thread_pool.h"
 
 namespace theanine::py {
 
@@ -65,7 +66,21 @@ void bind_function(pyb::module_& m) {
             return names;
           })
       .def("debugprint", &Function::debugprint)
-      .def_property_readonly("rewrite_stats", &Function::rewrite_stats);
+      .def_property_readonly("rewrite_stats", &Function::rewrite_stats)
+      .def_property_readonly("kernel_stats", [](const Function& f) {
+        const KernelCompileStats& s = f.kernel_stats();
+        pyb::dict d;
+        d["kernels"] = s.kernels;
+        d["compiled"] = s.compiled;
+        d["disk_hit"] = s.disk_hit;
+        d["milliseconds"] = s.milliseconds;
+        return d;
+      });
+  m.def("llvm_backend_available", &llvm_backend_available,
+        "whether this build compiles kernels with LLVM");
+  m.def("set_num_threads", &set_num_threads, pyb::arg("n"),
+        "threads for compiled kernels and OpenBLAS");
+  m.def("num_threads", &num_threads);
 
   m.def(
       "allocator_stats",

@@ -76,6 +76,13 @@ class Function:
         """How many times each rewrite rule fired while compiling."""
         return dict(self._core.rewrite_stats)
 
+    @property
+    def kernel_stats(self) -> dict:
+        """Compiled kernels: how many the function uses, how many were compiled for
+        it (not already in this process), whether the disk cache served them, and
+        the milliseconds it took."""
+        return dict(self._core.kernel_stats)
+
 
 def _pairs(x: Union[None, Mapping, Iterable], what: str) -> list:
     if x is None:

@@ -1,0 +1,163 @@
+#include "runtime/thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace theanine {
+
+namespace {
+
+int threads_from_env() {
+  for (const char* var : {"THEANINE_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    const char* v = std::getenv(var);
+    if (v && std::atoi(v) > 0) return std::atoi(v);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+class Pool {
+ public:
+  explicit Pool(int n) { resize(n); }
+  ~Pool() { stop(); }
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  void resize(int n) {
+    stop();
+    done_ = false;
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { work(i); });
+  }
+
+  void run(int chunks, const std::function<void(int)>& task) {
+    std::lock_guard<std::mutex> one_job(job_mutex_);
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      task_ = &task;
+      chunks_ = chunks;
+      next_.store(1);  // the caller takes chunk 0
+      pending_ = chunks - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    cv_.notify_all();
+    run_chunk(task, 0);
+    for (int c; (c = next_.fetch_add(1)) < chunks;) finish(task, c);
+    std::unique_lock<std::mutex> lock(m_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    task_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_chunk(const std::function<void(int)>& task, int c) {
+    try {
+      task(c);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+  void finish(const std::function<void(int)>& task, int c) {
+    run_chunk(task, c);
+    std::lock_guard<std::mutex> lock(m_);
+    if (--pending_ == 0) done_cv_.notify_all();
+  }
+  void work(int) {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* task;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait(lock, [&] { return done_ || generation_ != seen; });
+        if (done_) return;
+        seen = generation_;
+        task = task_;
+      }
+      if (!task) continue;
+      for (int c; (c = next_.fetch_add(1)) < chunks_;) finish(*task, c);
+    }
+  }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex job_mutex_, m_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(int)>* task_ = nullptr;
+  int chunks_ = 0;
+  std::atomic<int> next_{0};
+  int pending_ = 0;
+  uint64_t generation_ = 0;
+  bool done_ = false;
+  std::exception_ptr error_;
+};
+
+std::mutex g_listeners_mutex;
+std::vector<void (*)(int)>& listeners() {
+  static std::vector<void (*)(int)> l;
+  return l;
+}
+std::atomic<int> g_threads{0};
+
+int configured_threads() {
+  int n = g_threads.load();
+  if (n <= 0) {
+    n = threads_from_env();
+    g_threads.store(n);
+  }
+  return n;
+}
+
+Pool& pool() {
+  static Pool p(configured_threads());
+  return p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().size(); }
+
+void set_num_threads(int n) {
+  n = std::max(1, n);
+  g_threads.store(n);
+  pool().resize(n);
+  std::lock_guard<std::mutex> lock(g_listeners_mutex);
+  for (auto* l : listeners()) l(n);
+}
+
+void add_thread_count_listener(void (*listener)(int)) {
+  std::lock_guard<std::mutex> lock(g_listeners_mutex);
+  listeners().push_back(listener);
+  listener(configured_threads());
+}
+
+void parallel_for(int64_t n, int64_t work,
+                  const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
+  if (n <= 0) return;
+  const int threads = num_threads();
+  int chunks = static_cast<int>(std::min<int64_t>(threads, n));
+  if (work < grain || chunks <= 1) {
+    fn(0, n);
+    return;
+  }
+  std::function<void(int)> task = [&](int c) {
+    int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
+    if (begin < end) fn(begin, end);
+  };
+  pool().run(chunks, task);
+}
+
+}  // namespace theanine

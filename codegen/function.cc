@@ -484,6 +484,16 @@ const std::map<std::string, int>& Function::rewrite_stats() const {
   return impl_->stats.fired;
 }
 
+void Function::set_profile(bool on) { impl_->program.profile = on; }
+
+std::vector<std::tuple<std::string, int64_t, double>> Function::profile() const {
+  const Program& p = impl_->program;
+  std::vector<std::tuple<std::string, int64_t, double>> rows;
+  for (size_t k = 0; k < p.instructions.size() && k < p.seconds.size(); ++k)
+    rows.emplace_back(p.instructions[k].label, p.calls[k], p.seconds[k]);
+  return rows;
+}
+
 const KernelCompileStats& Function::kernel_stats() const { return impl_->kernel_stats; }
 
 std::string Function::debugprint() const {

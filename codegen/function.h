@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,10 @@ class Function {
   std::string debugprint() const;
   // How often each rewrite rule fired while compiling.
   const std::map<std::string, int>& rewrite_stats() const;
+  // Per-instruction wall time since profiling was switched on: (label, calls,
+  // seconds), in program order. Profiling costs two clock reads per node.
+  void set_profile(bool on);
+  std::vector<std::tuple<std::string, int64_t, double>> profile() const;
   // What compiling the function's kernels took (all zero on the reference path).
   const KernelCompileStats& kernel_stats() const;
 

@@ -67,6 +67,8 @@ void bind_function(pyb::module_& m) {
           })
       .def("debugprint", &Function::debugprint)
       .def_property_readonly("rewrite_stats", &Function::rewrite_stats)
+      .def("set_profile", &Function::set_profile, pyb::arg("on"))
+      .def("profile", &Function::profile)
       .def_property_readonly("kernel_stats", [](const Function& f) {
         const KernelCompileStats& s = f.kernel_stats();
         pyb::dict d;

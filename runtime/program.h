@@ -22,6 +22,11 @@ class Program {
  public:
   int num_slots = 0;
   std::vector<Instruction> instructions;
+  // With `profile` set, run() adds each instruction's wall time and call count
+  // to these (one entry per instruction), as Theano's profile=True does.
+  bool profile = false;
+  mutable std::vector<double> seconds;
+  mutable std::vector<int64_t> calls;
   // Runs every instruction in order; an exception from one is re-thrown with the
   // instruction's label prepended so the user sees which node failed.
   void run(std::vector<NDArray>& slots) const;

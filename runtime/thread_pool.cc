@@ -36,18 +36,19 @@ class Pool {
 
   void run(int chunks, const std::function<void(int)>& task) {
     std::lock_guard<std::mutex> one_job(job_mutex_);
+    uint64_t gen;
     {
       std::lock_guard<std::mutex> lock(m_);
       task_ = &task;
       chunks_ = chunks;
-      next_.store(1);  // the caller takes chunk 0
       pending_ = chunks - 1;
       error_ = nullptr;
-      ++generation_;
+      gen = ++generation_;
+      ticket_.store(gen << 32 | 1u);  // the caller takes chunk 0
     }
     cv_.notify_all();
     run_chunk(task, 0);
-    for (int c; (c = next_.fetch_add(1)) < chunks;) finish(task, c);
+    for (int c; (c = claim(gen, chunks)) >= 0;) finish(task, c);
     std::unique_lock<std::mutex> lock(m_);
     done_cv_.wait(lock, [this] { return pending_ == 0; });
     task_ = nullptr;
@@ -55,6 +56,16 @@ class Pool {
   }
 
  private:
+  // The next unclaimed chunk of job `gen`, or -1. A chunk is claimed together
+  // with its job's generation, so a worker that wakes late never runs a chunk
+  // of a later job with an earlier job's (destroyed) task.
+  int claim(uint64_t gen, int chunks) {
+    uint64_t t = ticket_.load();
+    do {
+      if ((t >> 32) != gen || static_cast<int>(t & 0xffffffffu) >= chunks) return -1;
+    } while (!ticket_.compare_exchange_weak(t, t + 1));
+    return static_cast<int>(t & 0xffffffffu);
+  }
   void run_chunk(const std::function<void(int)>& task, int c) {
     try {
       task(c);
@@ -72,15 +83,17 @@ class Pool {
     uint64_t seen = 0;
     for (;;) {
       const std::function<void(int)>* task;
+      int chunks;
       {
         std::unique_lock<std::mutex> lock(m_);
         cv_.wait(lock, [&] { return done_ || generation_ != seen; });
         if (done_) return;
         seen = generation_;
         task = task_;
+        chunks = chunks_;
       }
       if (!task) continue;
-      for (int c; (c = next_.fetch_add(1)) < chunks_;) finish(*task, c);
+      for (int c; (c = claim(seen, chunks)) >= 0;) finish(*task, c);
     }
   }
   void stop() {
@@ -98,7 +111,7 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   const std::function<void(int)>* task_ = nullptr;
   int chunks_ = 0;
-  std::atomic<int> next_{0};
+  std::atomic<uint64_t> ticket_{0};
   int pending_ = 0;
   uint64_t generation_ = 0;
   bool done_ = false;

@@ -76,6 +76,12 @@ class Function:
         """How many times each rewrite rule fired while compiling."""
         return dict(self._core.rewrite_stats)
 
+    def profile(self) -> list:
+        """With function(..., profile=True): one (seconds, calls, node) row per
+        node of the compiled program, the slowest first."""
+        rows = [(sec, calls, label) for label, calls, sec in self._core.profile()]
+        return sorted(rows, reverse=True)
+
     @property
     def kernel_stats(self) -> dict:
         """Compiled kernels: how many the function uses, how many were compiled for
@@ -166,4 +172,6 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
     core = _core.function(ins, outs, _pairs(updates, "updates"), _pairs(givens, "givens"),
                           allow_input_downcast, on_unused_input or "raise", name or "",
                           _mode_name(mode), bool(no_default_updates))
+    if profile:
+        core.set_profile(True)
     return Function(core, [n for _, n, _ in ins], single)

@@ -20,7 +20,7 @@ REPO = BENCH.parent
 # Reset for every worker, then set by its thread setting: all peers see the same
 # BLAS environment apart from the thread counts being tried.
 _RESET = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS",
-          "XLA_FLAGS", "PYTENSOR_FLAGS", "BENCH_THREADS", "BENCH_FRESH_CACHE")
+          "XLA_FLAGS", "PYTENSOR_FLAGS", "BENCH_THREADS", "BENCH_CACHE_DIR")
 
 
 class WorkerError(RuntimeError):
@@ -28,16 +28,20 @@ class WorkerError(RuntimeError):
 
 
 class WorkerProc:
-    """A worker process for one peer at one thread setting (see worker.py)."""
+    """A worker process for one peer at one thread setting (see worker.py).
+
+    `cache_dir`: the folder where the peer keeps its compiled code on disk
+    (BENCH_CACHE_DIR; the peer module makes its own subfolder), for the
+    fresh-process benchmarks; None: the peer's default place."""
 
     def __init__(self, peer: Peer, config: Config, mode: str, data: Path, log: Path,
-                 timeout_s: float, fresh_cache: bool = False):
+                 timeout_s: float, cache_dir: Optional[Path] = None):
         self.peer, self.config, self.timeout_s, self.log = peer, config, timeout_s, log
         env = {k: v for k, v in os.environ.items() if k not in _RESET}
         env.update(config.env)
         env["BENCH_THREADS"] = str(config.threads)
-        if fresh_cache:
-            env["BENCH_FRESH_CACHE"] = "1"
+        if cache_dir is not None:
+            env["BENCH_CACHE_DIR"] = str(cache_dir)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO / "python")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +96,8 @@ class Samples:
     s: list[float] = field(default_factory=list)      # seconds per call, or the values
     ref_s: list[float] = field(default_factory=list)  # the reference timed beside it
     extra: dict = field(default_factory=dict)  # what a value task reports beside its figure
+    info: dict = field(default_factory=dict)   # what the task says of itself at setup
+    runs: list[dict] = field(default_factory=list)  # per sample: what the task reports of it
 
     def fail(self, status: str, reason: str) -> None:
         self.status, self.reason = status, reason
@@ -106,6 +112,8 @@ def interleave(workers: list[WorkerProc], task: str, reps: int, settle_s: float,
         r = ask(w, "setup", task)
         if r["status"] != "ok":
             smp.fail(r["status"], r["reason"])
+        else:
+            smp.info = r.get("info", {})
     for _ in range(reps):
         for w, smp in zip(workers, out):
             if smp.status != "ok":
@@ -117,6 +125,8 @@ def interleave(workers: list[WorkerProc], task: str, reps: int, settle_s: float,
             smp.s.append(r["s"])
             if "ref_s" in r:
                 smp.ref_s.append(r["ref_s"])
+            if "details" in r:
+                smp.runs.append(r["details"])
             time.sleep(settle_s)
     for w in workers:
         ask(w, "drop", task)

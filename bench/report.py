@@ -36,18 +36,48 @@ def cell(b: dict, key: str) -> str:
     s = num(r["display"]["median"])
     if "ratio" in r and key != "theanine":
         s += f" {ratio(r['ratio']['median'])}"
-    if "fraction_of_copy" in r:
-        s += f" ({r['fraction_of_copy']['median']:.0%} of copy)"
-    if "fraction_of_openblas_via_numpy" in r:
-        s += f" ({r['fraction_of_openblas_via_numpy']:.0%} of OpenBLAS)"
     extra = []
-    if b.get("target") and key == "theanine":
-        extra.append(f"target {b['target']}")
+    if "fraction_of_copy" in r:
+        bw = f"{num(r['bandwidth_GBps']['median'])} GB/s, " if b["unit"] != "GB/s" else ""
+        extra.append(f"{bw}{r['fraction_of_copy']['median']:.0%} of copy")
+    if "fraction_of_openblas" in r:
+        extra.append(f"{r['fraction_of_openblas']['median']:.0%} of direct cblas_sgemm")
+    if "speedup_over_reference_mode" in r:
+        extra.append(f"×{r['speedup_over_reference_mode']:.1f} over REFERENCE mode")
+    if "target" in r:
+        extra.append(f"target {r['target']['text']}: {met(r['target'])}")
     if "rewrites" in r:
         extra.append(f"{r['rewrites']} rewrites")
     if extra:
         s += f" ({'; '.join(extra)})"
     return s
+
+
+def met(t: dict) -> str:
+    return "no figure" if t["met"] is None else "met" if t["met"] else "not met"
+
+
+def figure(t: dict, unit: str) -> str:
+    """A target's figure as the target reads: a share in %, else in the unit."""
+    if t["value"] is None:
+        return "—"
+    unit = "µs" if unit == "us" else unit
+    return f"{t['value']:.0%}" if t["figure"] != "median" else f"{num(t['value'])} {unit}"
+
+
+def targets_table(doc: dict) -> str:
+    """theanine's figure beside its target, per benchmark that has one."""
+    rows = ["| benchmark | theanine | target | met |", "| --- | ---: | --- | --- |"]
+    for b in doc["benchmarks"]:
+        r = b["results"]["theanine"]
+        if not b.get("target"):
+            continue
+        if "target" in r:
+            rows.append(f"| {b['id']} | {figure(r['target'], b['unit'])} | {b['target']} | "
+                        f"{met(r['target'])} |")
+        else:
+            rows.append(f"| {b['id']} | {r['status']} | {b['target']} | no figure |")
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def lead(b: dict) -> str:
@@ -124,13 +154,18 @@ def markdown(doc: dict) -> str:
     s, m = doc["suite"], doc["machine"]
     head = (f"# theanine benchmarks\n\n{s['date']}, {s['mode']} mode ({s['seconds']} s): "
             f"{m['cpu']}, {m['cores']} cores ({', '.join(m['simd'])}), {m['memory']}, "
-            f"load average {m['loadavg_at_start'][0]:.1f} at the start; {s['data']} data; "
+            f"load average {m['loadavg_at_start'][0]:.1f} at the start"
+            + (f", {m['loadavg_at_end'][0]:.1f} at the end" if "loadavg_at_end" in m else "")
+            + f"; {s['data']} data; "
             f"{s['reps']} interleaved repetitions per thread setting"
             + (", each peer at its fastest thread setting" if s["tuned_threads"] else
                ", first thread setting only") + ".\n\n"
             f"Each cell: the median; ×r = {s['ratio']}, the median of the per-pair ratios. "
             f"OPENBLAS_CORETYPE: {m['OPENBLAS_CORETYPE']}.\n")
     parts = [head, main_table(doc)]
+    t = targets_table(doc)
+    if t:
+        parts += ["\n## theanine against its targets\n", t]
     n = notes(doc)
     if n:
         parts += ["\n## Notes\n", "\n".join(n)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -26,15 +27,17 @@ from harness import (BENCH, Samples, WorkerError, WorkerProc, ask, interleave,  
                      pair_ratios, spread)
 from peers import PEERS, Peer  # noqa: E402
 from sysinfo import machine  # noqa: E402
-from workloads import BENCHMARKS, BY_ID, MODES, Bench, Mode, describe, display, make_data  # noqa: E402
+from workloads import (BENCHMARKS, BY_ID, MODES, Bench, Mode, copy_bytes, describe,  # noqa: E402
+                       display, make_data, traffic_bytes)
 
 REFERENCE = "theanine"
 
 
 class Suite:
     def __init__(self, mode: Mode, peers: list[Peer], benches: list[Bench], data: Path,
-                 logs: Path):
+                 logs: Path, scratch: Path):
         self.mode, self.peers, self.benches, self.data, self.logs = mode, peers, benches, data, logs
+        self.scratch = scratch  # the fresh processes' disk caches go under it
         self.timeout_s = 120.0 if mode.name == "quick" else 900.0
         self.workers: dict[str, list[WorkerProc]] = {}
         self.skipped: dict[str, str] = {}
@@ -45,9 +48,13 @@ class Suite:
     def configs(self, peer: Peer):
         return peer.configs if self.mode.tune else peer.configs[:1]
 
-    def spawn(self, peer: Peer, config, fresh_cache: bool = False) -> WorkerProc:
+    def spawn(self, peer: Peer, config, cache_dir: Optional[Path] = None) -> WorkerProc:
         log = self.logs / f"{peer.key}-{config.label.replace(' ', '_').replace(',', '')}.log"
-        return WorkerProc(peer, config, self.mode.name, self.data, log, self.timeout_s, fresh_cache)
+        return WorkerProc(peer, config, self.mode.name, self.data, log, self.timeout_s, cache_dir)
+
+    def new_cache_dir(self, key: str) -> Path:
+        """A new, empty folder for one fresh process's compiled code on disk."""
+        return Path(tempfile.mkdtemp(prefix=f"cache-{key}-", dir=self.scratch))
 
     def start(self) -> None:
         for peer in self.peers:
@@ -108,13 +115,15 @@ class Suite:
     def run_timed(self, b: Bench) -> None:
         """Full mode: a probe of every thread setting of every peer (interleaved)
         picks each peer's fastest (by its best run, the least disturbed by other
-        load); then the chosen settings alone run the repetitions, interleaved."""
-        chosen = {k: procs[0] for k, procs in self.workers.items()}
+        load); then the chosen settings alone run the repetitions, interleaved.
+        Peers outside `b.only` are n/a."""
+        workers = {k: procs for k, procs in self.workers.items() if not b.only or k in b.only}
+        chosen = {k: procs[0] for k, procs in workers.items()}
         if self.mode.tune:
-            flat = [w for procs in self.workers.values() for w in procs]
+            flat = [w for procs in workers.values() for w in procs]
             probe = dict(zip(flat, interleave(flat, b.task, self.mode.probe_reps,
                                               self.mode.settle_s)))
-            for k, procs in self.workers.items():
+            for k, procs in workers.items():
                 self.tried.setdefault(b.id, {})[k] = {
                     w.config.label: min(probe[w].s) if probe[w].status == "ok"
                     else f"{probe[w].status}: {probe[w].reason}" for w in procs}
@@ -123,6 +132,9 @@ class Suite:
                     chosen[k] = min(ok, key=lambda w: min(probe[w].s))
         final = interleave(list(chosen.values()), b.task, self.mode.reps, self.mode.settle_s)
         self.samples[b.id] = dict(zip(chosen, final))
+        for k in self.workers.keys() - workers.keys():
+            smp = self.samples[b.id][k] = Samples(self.workers[k][0].config.label)
+            smp.fail("unsupported", f"n/a: measured for {', '.join(b.only)} only")
 
     def chosen_worker(self, bench_id: Optional[str], key: str) -> WorkerProc:
         """The worker at the thread setting that bench_id chose for this peer."""
@@ -136,8 +148,10 @@ class Suite:
 
     def run_fresh(self, b: Bench) -> None:
         """Each repetition in a new process (at the thread setting of the in-process
-        variant), the peers interleaved. A peer that cannot run the in-process
-        variant is not started again."""
+        variant), the peers interleaved, each process with a new disk cache: empty,
+        or (b.disk_cache == "populated") filled by an earlier process that built the
+        same thing, untimed. A peer that cannot run the in-process variant is not
+        started again."""
         warm = next((x.id for x in BENCHMARKS if x.task == b.task and not x.fresh_process), None)
         res: dict[str, Samples] = {}
         setting = {k: self.chosen_worker(warm, k) for k in self.workers}
@@ -150,38 +164,45 @@ class Suite:
             for k, smp in res.items():
                 if smp.status != "ok":
                     continue
-                try:
-                    w = self.spawn(setting[k].peer, setting[k].config, fresh_cache=True)
-                except WorkerError as e:
-                    r = {"status": "failed", "reason": str(e)}
-                else:
-                    r = w.ready if w.ready["status"] != "ok" else ask(w, "once", b.task)
-                    w.close()
+                cache = self.new_cache_dir(k)
+                r = {"status": "ok"}
+                if b.disk_cache == "populated":
+                    r = self.once_in_new_process(setting[k], b.task, cache)
+                if r["status"] == "ok":
+                    r = self.once_in_new_process(setting[k], b.task, cache)
                 if r["status"] != "ok":
                     smp.fail(r["status"], r["reason"])
                 else:
                     smp.s.append(r["s"])
+                    if "details" in r:
+                        smp.runs.append(r["details"])
         self.samples[b.id] = res
 
+    def once_in_new_process(self, like: WorkerProc, task: str, cache: Path,
+                            op: str = "once") -> dict:
+        """`op` of `task` in a new worker of like's peer and thread setting."""
+        try:
+            w = self.spawn(like.peer, like.config, cache_dir=cache)
+        except WorkerError as e:
+            return {"status": "failed", "reason": str(e)}
+        r = w.ready if w.ready["status"] != "ok" else ask(w, op, task)
+        w.close()
+        return r
+
     def run_value(self, b: Bench) -> None:
-        """One run per peer, at the thread setting its epoch benchmark chose (the
-        first setting where there is none); with fresh_process, in a new worker
-        process at that setting. Peers outside `b.only` are n/a."""
+        """One run per peer, at the thread setting that `b.like` (else its epoch
+        benchmark) chose, the first setting where there is none; with
+        fresh_process, in a new worker process at that setting, with an empty disk
+        cache. Peers outside `b.only` are n/a."""
         res: dict[str, Samples] = {}
         for k in self.workers:
-            w = self.chosen_worker(b.id.replace("_accuracy", "_epoch"), k)
+            w = self.chosen_worker(b.like or b.id.replace("_accuracy", "_epoch"), k)
             smp = res[k] = Samples(w.config.label)
             if b.only and k not in b.only:
                 smp.fail("unsupported", f"n/a: measured for {', '.join(b.only)} only")
                 continue
             if b.fresh_process:
-                try:
-                    fresh = self.spawn(w.peer, w.config, fresh_cache=True)
-                except WorkerError as e:
-                    r = {"status": "failed", "reason": str(e)}
-                else:
-                    r = fresh.ready if fresh.ready["status"] != "ok" else ask(fresh, "value", b.task)
-                    fresh.close()
+                r = self.once_in_new_process(w, b.task, self.new_cache_dir(k), op="value")
             else:
                 r = ask(w, "value", b.task)
             if r["status"] == "ok":
@@ -202,7 +223,7 @@ class Suite:
                 per_peer[peer.key] = self.result(b, peer, ref)
             out.append({"id": b.id, "title": describe(b, self.mode), "unit": b.unit,
                         "kind": b.kind, "higher_is_better": b.higher_is_better,
-                        "target": b.target, "results": per_peer,
+                        "target": b.target.text if b.target else "", "results": per_peer,
                         "leader": leader(b, per_peer)})
         return out
 
@@ -222,17 +243,49 @@ class Suite:
             r["display"] = {"median": display(b, self.mode, med), "min": vals[0], "max": vals[2]}
             if ref is not None and peer.key != REFERENCE:
                 r["ratio"] = {"pairs": pair_ratios(ref.s, best.s), **spread(pair_ratios(ref.s, best.s))}
-            if best.ref_s:  # elemwise: the plain copy moving the same bytes
-                r["fraction_of_copy"] = spread([c / s for c, s in zip(best.ref_s, best.s)])
+            r.update(self.against_reference(b, best))
             if b.id == "gemm":
                 numpy_best = self.best(b.id, "numpy")
                 if numpy_best is not None:
                     r["fraction_of_openblas_via_numpy"] = (spread(numpy_best.s)["median"] / med)
+            if b.id == "elemwise" and peer.key == REFERENCE:
+                interp = self.best("elemwise_reference", REFERENCE)
+                if interp is not None:  # how much the compiled kernel gains
+                    r["speedup_over_reference_mode"] = spread(interp.s)["median"] / med
+            r.update(best.info)
+            for key in sorted({k for run in best.runs for k in run}):
+                r[key] = [run.get(key) for run in best.runs]  # one per sample
         else:
             # a value task returns its figure in the benchmark's unit
             r["display"] = {"median": best.s[0], "min": best.s[0], "max": best.s[0]}
             r.update(best.extra)
+        if b.target is not None and peer.key == REFERENCE:
+            t = b.target
+            got = (r["display"]["median"] if t.figure == "median"
+                   else r.get(t.figure, {}).get("median"))
+            r["target"] = {"text": t.text, "figure": t.figure, "value": got,
+                           "met": None if got is None else t.met(got)}
         return r
+
+    def against_reference(self, b: Bench, best: Samples) -> dict:
+        """The figures against the reference timed beside each run, per pair: for a
+        copy, the bandwidth (bytes moved at the least, per second) and its share of
+        the copy's; for a direct sgemm, its time over this one's."""
+        if not best.ref_s or not b.reference:
+            return {}
+        pairs = list(zip(best.ref_s, best.s))
+        out = {"reference_samples": best.ref_s}
+        if b.reference == "copy":
+            moved, copied = traffic_bytes(b, self.mode), copy_bytes(b, self.mode)
+            return {**out, "bandwidth_GBps": spread([moved / s / 1e9 for _, s in pairs]),
+                    "copy_GBps": spread([copied / c / 1e9 for c, _ in pairs]),
+                    "fraction_of_copy": spread([(moved / s) / (copied / c) for c, s in pairs]),
+                    "bytes_moved": moved, "bytes_copied": copied}
+        if b.reference == "sgemm":
+            flop = 2 * self.mode.gemm_n ** 3
+            return {**out, "openblas_GFLOPs": spread([flop / c / 1e9 for c, _ in pairs]),
+                    "fraction_of_openblas": spread([c / s for c, s in pairs])}
+        raise ValueError(f"{b.id}: unknown reference {b.reference!r}")
 
 
 def leader(b: Bench, per_peer: dict[str, dict]) -> Optional[dict]:
@@ -279,10 +332,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     started = time.perf_counter()
     date = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    box = machine()  # before the run: its load average is the load we start under
     print(f"bench: {mode.name} mode, peers {', '.join(p.name for p in peers)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         data = make_data(mode, args.data, Path(tmp) / "data.npz")
-        suite = Suite(mode, peers, benches, data, out / "logs" / mode.name)
+        suite = Suite(mode, peers, benches, data, out / "logs" / mode.name, Path(tmp))
         try:
             suite.start()
             suite.run()
@@ -294,7 +348,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                   "seconds": round(time.perf_counter() - started, 1),
                   "ratio": "theanine time / peer time, per pair of runs of the same round; "
                            ">1: the peer is faster"},
-        "machine": machine(),
+        "machine": {**box, "loadavg_at_end": list(os.getloadavg())},
         "peers": {p.key: {"name": p.name, "note": p.note,
                           "status": "ok" if p.key in suite.workers else "skipped",
                           "reason": suite.skipped.get(p.key, "" if p.key in keys else
@@ -317,6 +371,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             shutil.copy(chart, pub / "ratios.png")
         print(f"bench: published to {pub}/", flush=True)
     print(report.main_table(doc))
+    targets = report.targets_table(doc)
+    if targets:
+        print("\ntheanine against its targets:\n" + targets)
+    print(f"load average (1, 5, 15 min) at the start: {box['loadavg_at_start']}, "
+          f"at the end: {doc['machine']['loadavg_at_end']}")
     return 0
 
 

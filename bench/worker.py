@@ -66,13 +66,15 @@ class Worker:
             once = self._timed(task.run, 1)
             n = max(1, min(100000, math.ceil(self.ctx.mode.target_s / max(once, 1e-9))))
         self.tasks[req["task"]] = (task, n)
-        return {"n": n}
+        return {"n": n, "info": task.info}
 
     def rep(self, req: dict) -> dict:
         task, n = self.tasks[req["task"]]
         out = {"s": self._timed(task.run, n)}
         if task.reference is not None:
             out["ref_s"] = self._timed(task.reference, n)
+        if task.details is not None:
+            out["details"] = task.details()
         return out
 
     def value(self, req: dict) -> dict:
@@ -86,7 +88,11 @@ class Worker:
 
     def once(self, req: dict) -> dict:
         """The first call in this process, untouched by any warm-up (cold compile)."""
-        return {"s": self._timed(self._build(req["task"]).run, 1)}
+        task = self._build(req["task"])
+        out = {"s": self._timed(task.run, 1)}
+        if task.details is not None:
+            out["details"] = task.details()
+        return out
 
     def drop(self, req: dict) -> dict:
         self.tasks.pop(req["task"], None)

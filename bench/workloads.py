@@ -6,6 +6,7 @@ shapes, dtypes, data, initial weights, batch order and hyperparameters.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -56,6 +57,7 @@ class Mode:
     elem_n: int          # elements of the fused elementwise benchmark
     gemm_n: int          # square GEMM size
     softmax_shape: tuple[int, int]
+    sum_shape: tuple[int, int]  # the matrix summed in full
     opt_pairs: int       # interleaved build pairs (default mode, NO_OPTIMIZATION) of mlp_optimize
     tune: bool           # probe every thread setting of each peer (else use its first one)
 
@@ -64,12 +66,34 @@ MODES = {
     "quick": Mode("quick", reps=3, probe_reps=0, cold_reps=1, target_s=0.02, settle_s=0.0,
                   mlp_train=512, mlp_test=512, cnn_train=128, cnn_test=128,
                   mlp_epochs=1, cnn_epochs=1, elem_n=1 << 20, gemm_n=256,
-                  softmax_shape=(512, 256), opt_pairs=15, tune=False),
+                  softmax_shape=(512, 256), sum_shape=(512, 256), opt_pairs=15, tune=False),
     "full": Mode("full", reps=5, probe_reps=2, cold_reps=2, target_s=0.25, settle_s=0.1,
                  mlp_train=10240, mlp_test=2048, cnn_train=1024, cnn_test=1024,
                  mlp_epochs=2, cnn_epochs=4, elem_n=1 << 24, gemm_n=2048,
-                 softmax_shape=(8192, 1024), opt_pairs=41, tune=True),
+                 softmax_shape=(8192, 1024), sum_shape=(8192, 1024), opt_pairs=41, tune=True),
 }
+
+
+_OPS = {"<": operator.lt, "≤": operator.le, "≥": operator.ge}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal for theanine's figure: `figure` (the median in the benchmark's unit,
+    or "fraction_of_copy" / "fraction_of_openblas", a share of the reference timed
+    beside it) compared by `op` with `bound`."""
+    op: str              # "<" | "≤" | "≥"
+    bound: float
+    figure: str = "median"
+    what: str = ""       # how the bound reads, e.g. "of copy"
+
+    @property
+    def text(self) -> str:
+        b = f"{self.bound:.0%}" if self.figure != "median" else f"{self.bound:g}"
+        return f"{self.op} {b}" + (f" {self.what}" if self.what else "")
+
+    def met(self, value: float) -> bool:
+        return bool(_OPS[self.op](value, self.bound))
 
 
 @dataclass(frozen=True)
@@ -81,7 +105,15 @@ class Bench:
     unit: str            # what `display` turns the median into
     fresh_process: bool = False  # in a new process (time: each repetition; value: the run)
     only: tuple[str, ...] = ()   # the peers it applies to (the others: n/a); () = all
-    target: str = ""             # printed beside theanine's figure
+    target: Optional[Target] = None  # theanine's goal, printed beside its figure
+    # Fresh processes: "empty" gives each one a new, empty disk cache; "populated"
+    # one that an earlier process (untimed) filled by building the same thing.
+    disk_cache: str = "empty"
+    # What the task's `reference` call is, timed beside it: "copy" (np.copyto of
+    # the input: read and write it once) or "sgemm" (cblas_sgemm of the system
+    # OpenBLAS into a preallocated output).
+    reference: str = ""
+    like: str = ""       # a value task runs at the thread setting this benchmark chose
 
     @property
     def higher_is_better(self) -> bool:
@@ -91,18 +123,31 @@ class Bench:
 BENCHMARKS = [
     Bench("mlp_epoch", "MLP training epoch", "mlp_epoch", "time", "s"),
     Bench("cnn_epoch", "CNN training epoch", "cnn_epoch", "time", "s"),
-    Bench("mlp_compile_cold", "MLP train function build, fresh process", "mlp_compile",
-          "time", "s", fresh_process=True),
+    Bench("mlp_compile_cold", "MLP train function build, fresh process, empty disk cache",
+          "mlp_compile", "time", "ms", fresh_process=True, target=Target("≤", 300, what="ms")),
+    Bench("mlp_compile_disk", "MLP train function build, fresh process, disk cache filled "
+          "by an earlier process", "mlp_compile", "time", "ms", fresh_process=True,
+          disk_cache="populated", target=Target("≤", 30, what="ms")),
     Bench("mlp_compile_warm", "MLP train function build, again in-process", "mlp_compile",
-          "time", "s"),
+          "time", "ms"),
     # theanine's rewrite pipeline: how much of the build above is graph rewriting
     Bench("mlp_optimize", "MLP train function build, the graph-rewriting part (default "
           "mode minus NO_OPTIMIZATION)", "mlp_optimize", "value", "ms", fresh_process=True,
-          only=("theanine",), target="< 50 ms"),
-    Bench("overhead", "per-call overhead, x*2+1 on 16 float32", "overhead", "time", "us"),
-    Bench("elemwise", "fused tanh(a*x+b), float32", "elemwise", "time", "GB/s"),
-    Bench("gemm", "GEMM float32", "gemm", "time", "GFLOP/s"),
-    Bench("softmax", "softmax over rows, float32", "softmax", "time", "ms"),
+          only=("theanine",), target=Target("<", 50, what="ms")),
+    Bench("overhead", "per-call overhead, x*2+1 on 16 float32", "overhead", "time", "us",
+          target=Target("≤", 5, what="µs")),
+    Bench("overhead_cpp", "per-call overhead through the C++ API, x*2+1 on 16 float32 "
+          "(bench/cpp/call_overhead.cc)", "overhead_cpp", "value", "us", only=("theanine",),
+          target=Target("≤", 1, what="µs"), like="overhead"),
+    Bench("elemwise", "fused tanh(a*x+b), float32", "elemwise", "time", "GB/s",
+          reference="copy", target=Target("≥", 0.70, "fraction_of_copy", "of copy")),
+    Bench("elemwise_reference", "fused tanh(a*x+b), float32, theanine's REFERENCE mode "
+          "(the interpreter)", "elemwise_reference", "time", "GB/s", only=("theanine",),
+          reference="copy"),
+    Bench("sum", "sum of a whole matrix, float32", "sum", "time", "GB/s", reference="copy"),
+    Bench("gemm", "GEMM float32", "gemm", "time", "GFLOP/s", reference="sgemm",
+          target=Target("≥", 0.95, "fraction_of_openblas", "of direct cblas_sgemm")),
+    Bench("softmax", "softmax over rows, float32", "softmax", "time", "ms", reference="copy"),
     Bench("mlp_accuracy", "MLP test accuracy, same seed and epochs", "mlp_accuracy", "value",
           "%"),
     Bench("cnn_accuracy", "CNN test accuracy, same seed and epochs", "cnn_accuracy", "value",
@@ -121,6 +166,9 @@ def describe(b: Bench, m: Mode) -> str:
         "mlp_epoch": f"{m.mlp_train} samples, batch {BATCH}",
         "cnn_epoch": f"{m.cnn_train} samples, batch {BATCH}",
         "elemwise": f"{m.elem_n:,} elements",
+        "elemwise_reference": f"{m.elem_n:,} elements",
+        "sum": f"{m.sum_shape[0]}x{m.sum_shape[1]}",
+        "overhead_cpp": f"median of {m.reps} loops",
         "gemm": f"{m.gemm_n}x{m.gemm_n}x{m.gemm_n}",
         "softmax": f"{m.softmax_shape[0]}x{m.softmax_shape[1]}",
         "mlp_optimize": f"medians of {m.opt_pairs} interleaved pairs, fresh process",
@@ -130,6 +178,26 @@ def describe(b: Bench, m: Mode) -> str:
     return f"{b.title} ({sizes})" if sizes else b.title
 
 
+def traffic_bytes(b: Bench, m: Mode) -> int:
+    """The bytes a bandwidth-bound benchmark must move at the least: elementwise
+    and softmax read their input and write a result as large (8 bytes per
+    float32 element), a full sum reads its input only (4)."""
+    if b.id.startswith("elemwise"):
+        return 8 * m.elem_n
+    if b.id == "softmax":
+        return 8 * m.softmax_shape[0] * m.softmax_shape[1]
+    if b.id == "sum":
+        return 4 * m.sum_shape[0] * m.sum_shape[1]
+    raise KeyError(f"{b.id} has no traffic figure")
+
+
+def copy_bytes(b: Bench, m: Mode) -> int:
+    """The bytes the plain-copy reference moves: the input read and written once."""
+    if b.id == "sum":
+        return 8 * m.sum_shape[0] * m.sum_shape[1]
+    return traffic_bytes(b, m)  # elementwise, softmax: as many as the benchmark
+
+
 def display(b: Bench, m: Mode, seconds_or_value: float) -> float:
     """A median in the benchmark's unit (throughputs from seconds per call)."""
     v = seconds_or_value
@@ -137,8 +205,8 @@ def display(b: Bench, m: Mode, seconds_or_value: float) -> float:
         return v * 1e6
     if b.unit == "ms":
         return v * 1e3
-    if b.unit == "GB/s":  # read x, write the result
-        return 2 * 4 * m.elem_n / v / 1e9
+    if b.unit == "GB/s":
+        return traffic_bytes(b, m) / v / 1e9
     if b.unit == "GFLOP/s":
         return 2 * m.gemm_n ** 3 / v / 1e9
     return v

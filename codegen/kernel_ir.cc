@@ -122,50 +122,96 @@ void merge_dims(const std::vector<int64_t>& domain,
 LoopNest make_loop_nest(const std::vector<int64_t>& domain,
                         const std::vector<NDArray>& operands, uint32_t reduced_axes,
                         int num_inputs) {
-  const size_t n = domain.size();
-  if (n > 31) throw ValueError("compiled kernels support at most 31 dimensions");
-  std::vector<std::vector<int64_t>> strides(operands.size(), std::vector<int64_t>(n, 0));
   LoopNest nest;
-  for (size_t k = 0; k < operands.size(); ++k) {
-    const NDArray& a = operands[k];
-    if (static_cast<size_t>(a.ndim()) != n)
-      throw ShapeError("kernel operand " + std::to_string(k) + " has shape " +
-                       shape_str(a.shape()) + ", expected rank " + std::to_string(n));
-    for (size_t d = 0; d < n; ++d) {
-      int64_t e = a.shape(static_cast<int>(d));
-      bool reduced_out = static_cast<int>(k) >= num_inputs && ((reduced_axes >> d) & 1u);
-      if (e == domain[d] && !(reduced_out && e != 1))
-        strides[k][d] = domain[d] == 1 ? 0 : a.strides()[d];
+  fill_loop_nest(domain, operands, reduced_axes, num_inputs, nest);
+  return nest;
+}
+
+void fill_loop_nest(const std::vector<int64_t>& domain,
+                    const std::vector<NDArray>& operands, uint32_t reduced_axes,
+                    int num_inputs, LoopNest& nest) {
+  const int n = static_cast<int>(domain.size());
+  const int nops = static_cast<int>(operands.size());
+  if (n > 31) throw ValueError("compiled kernels support at most 31 dimensions");
+  // Per loop dimension kept so far: its extent, whether reduced, and every
+  // operand's stride (nest.strides, dimension-major while merging).
+  nest.shape.clear();
+  nest.ptrs.clear();
+  std::vector<int64_t>& merged = nest.strides;  // [dim * nops + k] while merging
+  merged.clear();
+  uint32_t red = 0;
+  int rank = 0;
+  for (int d = 0; d < n; ++d) {
+    if (domain[d] == 1) continue;
+    const bool r = (reduced_axes >> d) & 1u;
+    // This dimension's strides, checked against the domain.
+    const size_t at = merged.size();
+    merged.resize(at + nops);
+    for (int k = 0; k < nops; ++k) {
+      const NDArray& a = operands[k];
+      if (a.ndim() != n)
+        throw ShapeError("kernel operand " + std::to_string(k) + " has shape " +
+                         shape_str(a.shape()) + ", expected rank " + std::to_string(n));
+      const int64_t e = a.shape(d);
+      const bool reduced_out = k >= num_inputs && r;
+      if (e == domain[d] && !reduced_out)
+        merged[at + k] = a.strides()[d];
       else if (e == 1)
-        strides[k][d] = 0;
+        merged[at + k] = 0;
       else
         throw ShapeError("kernel operand " + std::to_string(k) + " of shape " +
                          shape_str(a.shape()) + " does not broadcast to " +
                          shape_str(domain));
     }
-    nest.ptrs.push_back(const_cast<void*>(a.raw()));
+    if (rank > 0 && (((red >> (rank - 1)) & 1u) == r)) {
+      bool merge = true;
+      const size_t prev = at - nops;
+      for (int k = 0; k < nops && merge; ++k)
+        merge = merged[prev + k] == merged[at + k] * domain[d];
+      if (merge) {
+        nest.shape.back() *= domain[d];
+        for (int k = 0; k < nops; ++k) merged[prev + k] = merged[at + k];
+        merged.resize(at);
+        continue;
+      }
+    }
+    if (r) red |= 1u << rank;
+    nest.shape.push_back(domain[d]);
+    ++rank;
   }
-  std::vector<std::vector<int64_t>> merged;
-  merge_dims(domain, strides, reduced_axes, nest.shape, merged, nest.layout.reduced);
-  const int rank = static_cast<int>(nest.shape.size());
-  nest.layout.rank = rank;
-  for (auto& s : merged) {
-    nest.strides.insert(nest.strides.end(), s.begin(), s.end());
-    nest.layout.inner.push_back(step_of(s.back()));
+  if (rank == 0) {
+    nest.shape.push_back(1);
+    merged.assign(nops, 0);
+    rank = 1;
   }
+  for (const NDArray& a : operands) nest.ptrs.push_back(const_cast<void*>(a.raw()));
+  // Dimension-major -> operand-major, through the (reused) layout vector.
+  KernelLayout& layout = nest.layout;
+  layout.rank = rank;
+  layout.reduced = red;
+  std::vector<int64_t>& scratch = nest.scratch;
+  scratch.assign(merged.begin(), merged.end());
+  for (int k = 0; k < nops; ++k)
+    for (int d = 0; d < rank; ++d) merged[k * rank + d] = scratch[d * nops + k];
+  layout.inner.resize(nops);
+  for (int k = 0; k < nops; ++k) layout.inner[k] = step_of(merged[k * rank + rank - 1]);
   // Outputs overwriting an input: same address and strides.
-  const int nout = static_cast<int>(operands.size()) - num_inputs;
-  nest.layout.same_as.assign(nout, -1);
+  const int nout = nops - num_inputs;
+  layout.same_as.assign(nout, -1);
   for (int o = 0; o < nout; ++o) {
     const int k = num_inputs + o;
-    for (int i = 0; i < num_inputs; ++i)
-      if (nest.ptrs[i] == nest.ptrs[k] && merged[i] == merged[k] &&
-          operands[i].dtype() == operands[k].dtype()) {
-        nest.layout.same_as[o] = i;
+    for (int i = 0; i < num_inputs; ++i) {
+      if (nest.ptrs[i] != nest.ptrs[k] || operands[i].dtype() != operands[k].dtype())
+        continue;
+      bool same = true;
+      for (int d = 0; d < rank && same; ++d)
+        same = merged[i * rank + d] == merged[k * rank + d];
+      if (same) {
+        layout.same_as[o] = i;
         break;
       }
+    }
   }
-  return nest;
 }
 
 KernelLayout predict_layout(const std::vector<int64_t>& domain,

@@ -89,6 +89,7 @@ struct LoopNest {
   std::vector<int64_t> strides;  // operand-major: [k * rank + d]
   std::vector<void*> ptrs;
   KernelLayout layout;
+  std::vector<int64_t> scratch;  // working storage of fill_loop_nest
   int64_t size() const;
 };
 
@@ -101,6 +102,11 @@ struct LoopNest {
 LoopNest make_loop_nest(const std::vector<int64_t>& domain,
                         const std::vector<NDArray>& operands, uint32_t reduced_axes,
                         int num_inputs);
+// The same into `nest`, reusing its vectors' storage: a call path that keeps a
+// LoopNest around allocates nothing here once warm.
+void fill_loop_nest(const std::vector<int64_t>& domain,
+                    const std::vector<NDArray>& operands, uint32_t reduced_axes,
+                    int num_inputs, LoopNest& nest);
 
 // The layout a loop nest will have when every operand is C-contiguous and has
 // the static shape of its type: for predicting kernels at compile time.

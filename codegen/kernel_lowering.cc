@@ -167,23 +167,38 @@ void combine_into(NDArray& acc, const NDArray& part, KernelReduce r) {
   });
 }
 
+// Below this many elements a kernel runs in the calling thread: waking the
+// pool costs more than it saves.
+constexpr int64_t kParallelGrain = 1 << 15;
+
 void launch(const KernelNode& k, const std::vector<int64_t>& domain,
             std::vector<NDArray>& operands, uint32_t mask, const KernelSource& source,
             size_t step) {
   const int nin = k.ir.num_inputs();
-  LoopNest nest = make_loop_nest(domain, operands, mask, nin);
+  // Kept per thread so that a warm call allocates nothing for the loop nest
+  // (a kernel never calls back into theanine, so this cannot be re-entered).
+  // Workers see the caller's nest through this reference: the lambdas below
+  // must not name the thread_local itself, which is per thread.
+  thread_local LoopNest caller_nest;
+  LoopNest& nest = caller_nest;
+  fill_loop_nest(domain, operands, mask, nin, nest);
   KernelFn fn = source(k.ir, nest.layout, step);
   void* const* helpers = kernel_helpers();
   const int64_t outer = nest.shape[0];
   const bool outer_reduced = k.is_reduce && (nest.layout.reduced & 1u);
+  const int64_t work = nest.size();
+  if (work < kParallelGrain || outer < 2) {
+    fn(0, outer, nest.shape.data(), nest.strides.data(), nest.ptrs.data(), helpers);
+    return;
+  }
   if (!outer_reduced) {
-    parallel_for(outer, nest.size(), [&](int64_t b, int64_t e) {
+    parallel_for(outer, work, [&](int64_t b, int64_t e) {
       fn(b, e, nest.shape.data(), nest.strides.data(), nest.ptrs.data(), helpers);
     });
     return;
   }
   const int threads = num_threads();
-  if (k.ir.is_arg() || threads <= 1 || nest.size() < (1 << 16) || outer < 2) {
+  if (k.ir.is_arg() || threads <= 1 || work < (1 << 16)) {
     fn(0, outer, nest.shape.data(), nest.strides.data(), nest.ptrs.data(), helpers);
     return;
   }
@@ -322,13 +337,14 @@ std::optional<std::vector<NDArray>> run_one(const KernelNode& k,
   }
   std::vector<int64_t> domain(rank, 1);
   for (int i = 0; i < nin; ++i) {
-    if (!inputs[i].defined() || inputs[i].dtype() != k.ir.body.inputs[i])
-      return std::nullopt;
-    std::vector<int64_t> s = padded(inputs[i].shape(), rank);
-    for (int d = 0; d < rank; ++d) {
-      if (s[d] == domain[d] || s[d] == 1) continue;
+    const NDArray& a = inputs[i];
+    if (!a.defined() || a.dtype() != k.ir.body.inputs[i]) return std::nullopt;
+    const int pad = rank - a.ndim();
+    for (int d = pad; d < rank; ++d) {
+      const int64_t e = a.shape(d - pad);
+      if (e == domain[d] || e == 1) continue;
       if (domain[d] != 1) return std::nullopt;  // does not broadcast
-      domain[d] = s[d];
+      domain[d] = e;
     }
   }
   int64_t size = 1;
@@ -336,7 +352,9 @@ std::optional<std::vector<NDArray>> run_one(const KernelNode& k,
   if (size == 0 || rank > 30) return std::nullopt;
 
   std::vector<NDArray> operands;
-  for (const NDArray& a : inputs) operands.push_back(a.broadcast_to(domain));
+  operands.reserve(k.ir.num_operands());
+  for (const NDArray& a : inputs)
+    operands.push_back(a.shape() == domain ? a : a.broadcast_to(domain));
 
   if (!k.is_reduce) {
     std::vector<NDArray> outs;
@@ -508,6 +526,7 @@ std::optional<std::vector<NDArray>> run_kernels(const std::vector<KernelStep>& s
                                                 const std::vector<NDArray>& inputs,
                                                 const std::vector<NDArray>& offered,
                                                 const KernelSource& source) {
+  if (steps.size() == 1) return run_one(steps[0].kernel, inputs, offered, source, 0);
   std::vector<NDArray> values = inputs;
   for (size_t i = 0; i < steps.size(); ++i) {
     std::vector<NDArray> args;

@@ -33,4 +33,19 @@ Var scalar_constant(double value, DType dtype, const Here& loc = Here::current()
 Var int_vector_constant(const std::vector<int64_t>& values,
                         const Here& loc = Here::current());
 
+// `a` in dtype d and C-contiguous, without a copy when it already is: the
+// operand form of the C++ kernels (conv, pooling) that compute in float or double.
+inline NDArray as_compute(const NDArray& a, DType d) {
+  return a.dtype() == d ? a.contiguous() : a.astype(d);
+}
+
+// Runs f(T{}) with T the C++ type of the float dtype d (float32 or float64).
+template <class F>
+void dispatch_float(DType d, F&& f) {
+  if (d == DType::Float32)
+    f(float{});
+  else
+    f(double{});
+}
+
 }  // namespace theanine

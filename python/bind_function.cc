@@ -22,10 +22,33 @@ UnusedInput unused_policy(const std::string& s) {
 // A call argument: Python numbers and lists are weak (they convert to the
 // input's dtype when the values fit, as Theano's filter allows), arrays are
 // viewed without a copy.
-Arg arg_from_object(const pyb::handle& obj, const std::string& what) {
+// `what` names the argument in error messages; it is only built when one is
+// raised, since a call's arguments are almost always fine.
+Arg arg_from_object(const Function& f, const pyb::handle& obj, size_t i) {
   bool weak = pyb::isinstance<pyb::int_>(obj) || pyb::isinstance<pyb::float_>(obj) ||
               pyb::isinstance<pyb::list>(obj) || pyb::isinstance<pyb::tuple>(obj);
-  return Arg(ndarray_from_object(obj, what), weak);
+  try {
+    return Arg(ndarray_from_object(obj, "argument"), weak);
+  } catch (const Error&) {
+    std::string what = "argument " + std::to_string(i);
+    if (!f.name().empty()) what = "function '" + f.name() + "' " + what;
+    return Arg(ndarray_from_object(obj, what), weak);
+  }
+}
+
+std::string function_what(const Function& f) {
+  return f.name().empty() ? "function" : "function '" + f.name() + "'";
+}
+
+pyb::list call_converted(const Function& f, const std::vector<std::optional<Arg>>& args) {
+  std::vector<NDArray> results;
+  {
+    pyb::gil_scoped_release release;
+    results = f.call(args);
+  }
+  pyb::list out;
+  for (const NDArray& r : results) out.append(numpy_from_ndarray(r));
+  return out;
 }
 
 }  // namespace
@@ -37,24 +60,37 @@ void bind_function(pyb::module_& m) {
           [](const Function& f, const pyb::list& args) {
             std::vector<std::optional<Arg>> converted;
             for (size_t i = 0; i < args.size(); ++i) {
-              if (args[i].is_none()) {
+              if (args[i].is_none())
                 converted.push_back(std::nullopt);
-              } else {
-                std::string what = "argument " + std::to_string(i);
-                if (!f.name().empty()) what = "function '" + f.name() + "' " + what;
-                converted.push_back(arg_from_object(args[i], what));
-              }
+              else
+                converted.push_back(arg_from_object(f, args[i], i));
             }
-            std::vector<NDArray> results;
-            {
-              pyb::gil_scoped_release release;
-              results = f.call(converted);
-            }
-            pyb::list out;
-            for (const NDArray& r : results) out.append(numpy_from_ndarray(r));
-            return out;
+            return call_converted(f, converted);
           },
           "Calls the function with a list of arguments (None = use the default).")
+      .def(
+          "call_positional",
+          [](const Function& f, const pyb::tuple& args, bool single) -> pyb::object {
+            // The common call, f(x, y): positional arguments, none of them None.
+            const size_t n = f.inputs().size();
+            if (args.size() > n)
+              throw TypeError(function_what(f) + " takes " + std::to_string(n) +
+                              " argument" + (n != 1 ? "s" : "") + ", got " +
+                              std::to_string(args.size()));
+            std::vector<std::optional<Arg>> converted;
+            converted.reserve(n);
+            for (size_t i = 0; i < args.size(); ++i) {
+              if (args[i].is_none())
+                throw TypeError(function_what(f) + ": argument " + std::to_string(i) +
+                                " is None");
+              converted.push_back(arg_from_object(f, args[i], i));
+            }
+            converted.resize(n);
+            pyb::list out = call_converted(f, converted);
+            if (single) return out[0];
+            return std::move(out);
+          },
+          pyb::arg("args"), pyb::arg("single"))
       .def_property_readonly("name", &Function::name)
       .def_property_readonly("num_outputs", &Function::num_outputs)
       .def_property_readonly(

@@ -1,17 +1,67 @@
 #include "python/convert.h"
 
+#include <optional>
+
 #include "ops/op_util.h"
 #include "runtime/error.h"
 
 namespace theanine::py {
 
-pyb::dtype numpy_dtype(DType d) { return pyb::dtype(dtype_name(d)); }
+pyb::dtype numpy_dtype(DType d) {
+  // Made once per dtype: parsing a dtype string on every returned array costs
+  // more than the rest of a small call. Kept for the life of the process.
+  static pyb::dtype* cache[8] = {};
+  pyb::dtype*& slot = cache[static_cast<int>(d)];
+  if (!slot) slot = new pyb::dtype(dtype_name(d));
+  return *slot;
+}
+
+namespace {
+
+// The dtype from the descriptor's kind and size, without a Python attribute
+// lookup; nullopt for what theanine does not support.
+std::optional<DType> dtype_from_descr(const pyb::dtype& dt) {
+  const ssize_t size = dt.itemsize();
+  switch (dt.kind()) {
+    case 'b':
+      return size == 1 ? std::optional(DType::Bool) : std::nullopt;
+    case 'u':
+      return size == 1 ? std::optional(DType::UInt8) : std::nullopt;
+    case 'i':
+      switch (size) {
+        case 1:
+          return DType::Int8;
+        case 2:
+          return DType::Int16;
+        case 4:
+          return DType::Int32;
+        case 8:
+          return DType::Int64;
+      }
+      return std::nullopt;
+    case 'f':
+      if (size == 4) return DType::Float32;
+      if (size == 8) return DType::Float64;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Whether the data is in this machine's byte order ('=' native, '|' no order).
+bool native_order(const pyb::dtype& dt) {
+  const char b = dt.byteorder();
+  if (b == '=' || b == '|') return true;
+  const uint16_t probe = 1;
+  const bool little = *reinterpret_cast<const uint8_t*>(&probe) == 1;
+  return little ? b == '<' : b == '>';
+}
+
+}  // namespace
 
 DType dtype_from_numpy(const pyb::dtype& dt, const std::string& what) {
-  // NumPy's name ignores byte order ('>f4' is "float32"); ndarray_from_numpy
-  // makes non-native arrays native before viewing them.
-  DType d;
-  if (dtype_from_name(std::string(pyb::str(dt.attr("name"))), &d)) return d;
+  // Byte order aside ('>f4' is float32): ndarray_from_numpy makes non-native
+  // arrays native before viewing them.
+  if (auto d = dtype_from_descr(dt)) return *d;
   throw TypeError(what + ": unsupported dtype " + std::string(pyb::str(dt)) +
                   " (theanine supports bool, int8, int16, int32, int64, uint8, float32, "
                   "float64)");
@@ -22,8 +72,8 @@ NDArray ndarray_from_numpy(const pyb::array& a, const std::string& what) {
   const size_t isz = itemsize(d);
   Shape shape(a.shape(), a.shape() + a.ndim());
   Shape strides(a.ndim());
-  bool aligned = a.dtype().attr("isnative").cast<bool>() &&
-                 reinterpret_cast<uintptr_t>(a.data()) % isz == 0;
+  bool aligned =
+      native_order(a.dtype()) && reinterpret_cast<uintptr_t>(a.data()) % isz == 0;
   for (int i = 0; i < a.ndim(); ++i) {
     if (a.strides(i) % static_cast<ssize_t>(isz) != 0) aligned = false;
     strides[i] = a.strides(i) / static_cast<ssize_t>(isz);

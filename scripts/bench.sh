@@ -10,12 +10,16 @@
 #   scripts/bench.sh --full --peers theanine,numpy,torch --data fashion   (run.py's options)
 #
 # BENCH_NO_INSTALL=1 installs nothing (runs with whichever peers import).
+# BENCH_NO_BUILD=1 neither sets up nor builds: it measures the build/ that is there
+# (the Python module in python/theanine/, bench/cpp's programs in build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-bash scripts/setup.sh
-bash scripts/build.sh
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+  bash scripts/setup.sh
+  bash scripts/build.sh  # also builds bench/cpp/*.cc (the C++ call overhead) into build/
+fi
 
 if [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
   # One at a time, so that one failure (torch's wheel is large) skips one peer only.

@@ -23,7 +23,12 @@ class Task:
     run: Callable[[], Any]                 # one call: the unit that is timed
     warmup: Optional[Callable[[], Any]] = None   # default: run() once
     repeat: bool = True                    # fast calls: repeat until a repetition lasts target_s
-    reference: Optional[Callable[[], Any]] = None  # timed beside run() (np.copyto for elemwise)
+    # timed beside run(): see workloads.Bench.reference (a copy, a direct sgemm)
+    reference: Optional[Callable[[], Any]] = None
+    # what the last run() produced that the results should record (e.g. the
+    # kernel compile statistics of the function it built)
+    details: Optional[Callable[[], dict]] = None
+    info: dict = field(default_factory=dict)  # what the task says of itself (e.g. a library)
 
 
 @dataclass
@@ -62,7 +67,7 @@ class Peer:
 PEERS = [
     Peer("theanine", "theanine",
          (Config("BLAS 1 thread", _blas(1), 1), Config("BLAS 2 threads", _blas(2), 2)),
-         "reference path: plain C++ loops, OpenBLAS for dot"),
+         "FAST_RUN: LLVM-compiled kernels, OpenBLAS for dot"),
     Peer("NumPy", "numpy",
          (Config("BLAS 1 thread", _blas(1), 1), Config("BLAS 2 threads", _blas(2), 2)),
          "hand-written forward and backward passes"),

@@ -1,8 +1,16 @@
-"""What all peers share: the inputs of the small benchmarks, the plain-copy
-reference, and the training loop (epoch and accuracy) around a peer's model."""
+"""What all peers share: the inputs of the small benchmarks, the references
+timed beside them (a plain copy; cblas_sgemm of the system OpenBLAS), and the
+training loop (epoch and accuracy) around a peer's model."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+import ctypes
+import ctypes.util
+import importlib.util
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Callable, Optional, Protocol
 
 import numpy as np
 
@@ -38,6 +46,72 @@ def gemm_inputs(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
 
 def softmax_input(ctx: Ctx) -> np.ndarray:
     return rng(3).standard_normal(ctx.mode.softmax_shape, dtype=np.float32)
+
+
+def sum_input(ctx: Ctx) -> np.ndarray:
+    return rng(4).random(ctx.mode.sum_shape, dtype=np.float32)
+
+
+def theanine_core() -> Optional[Path]:
+    """theanine's extension module, found without importing theanine (the PyTensor
+    worker asks too): THEANINE_CORE_PATH first, as theanine itself does."""
+    spec = importlib.util.find_spec("theanine")
+    dirs = [os.environ["THEANINE_CORE_PATH"]] if os.environ.get("THEANINE_CORE_PATH") else []
+    dirs += list(spec.submodule_search_locations or []) if spec else []
+    for d in dirs:
+        found = sorted(Path(d).glob("_core*.so"))
+        if found:
+            return found[0]
+    return None
+
+
+def system_openblas() -> str:
+    """The system libopenblas that theanine links (from `ldd` of its extension
+    module), else the one the dynamic linker finds by name. NumPy's own bundled
+    OpenBLAS (scipy-openblas) is another library and is not what this returns."""
+    core = theanine_core()
+    if core is not None:
+        try:
+            ldd = subprocess.run(["ldd", str(core)], capture_output=True, text=True,
+                                 timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            ldd = ""
+        m = re.search(r"libopenblas\S*\s+=>\s+(\S+)", ldd)
+        if m:
+            return os.path.realpath(m.group(1))
+    name = ctypes.util.find_library("openblas")
+    if name is None:
+        raise OSError("no system libopenblas: neither theanine's _core links one nor does "
+                      "the dynamic linker find libopenblas")
+    return name
+
+
+_ROW_MAJOR, _NO_TRANS = 101, 111
+
+
+def sgemm_reference(a: np.ndarray, b: np.ndarray) -> tuple[Callable[[], None], str]:
+    """(a call of cblas_sgemm computing a @ b into a preallocated output, the
+    library's path). It runs in the calling process, so at its OpenBLAS thread
+    count: for theanine's worker the very library (and threads) its dot uses."""
+    path = system_openblas()
+    lib = ctypes.CDLL(path)
+    fn = lib.cblas_sgemm
+    fp = ctypes.POINTER(ctypes.c_float)
+    fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                   ctypes.c_int, ctypes.c_float, fp, ctypes.c_int, fp, ctypes.c_int,
+                   ctypes.c_float, fp, ctypes.c_int]
+    fn.restype = None
+    a, b = np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32)
+    (m, k), n = a.shape, b.shape[1]
+    c = np.empty((m, n), np.float32)
+    pa, pb, pc = (x.ctypes.data_as(fp) for x in (a, b, c))
+
+    def call(_keep=(a, b, c)) -> None:  # the arrays live as long as the call
+        fn(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, m, n, k, 1.0, pa, k, pb, n, 0.0, pc, n)
+    call()
+    if not np.allclose(c, a @ b, rtol=1e-3, atol=1e-3 * k):  # a mis-declared call fails here
+        raise RuntimeError(f"cblas_sgemm of {path} disagrees with numpy.matmul")
+    return call, os.path.realpath(path) if os.path.isabs(path) else path
 
 
 class Model(Protocol):

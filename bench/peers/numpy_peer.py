@@ -6,7 +6,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from peers import Ctx, Task, Unsupported
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
-                          softmax_input, training_tasks)
+                          softmax_input, sum_input, training_tasks)
 from workloads import BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches
 
 
@@ -173,7 +173,12 @@ def softmax(ctx: Ctx) -> Task:
         np.subtract(x, x.max(axis=1, keepdims=True), out=buf)
         np.exp(buf, out=buf)
         np.divide(buf, buf.sum(axis=1, keepdims=True), out=buf)
-    return Task(run=run)
+    return Task(run=run, reference=copy_reference(x))
+
+
+def sum_task(ctx: Ctx) -> Task:
+    x = sum_input(ctx)
+    return Task(run=lambda: x.sum(), reference=copy_reference(x))
 
 
 def mlp_compile(ctx: Ctx) -> Task:
@@ -181,4 +186,4 @@ def mlp_compile(ctx: Ctx) -> Task:
 
 
 TASKS = {"overhead": overhead, "elemwise": elemwise, "gemm": gemm, "softmax": softmax,
-         "mlp_compile": mlp_compile, **training_tasks("mlp", MLP), **training_tasks("cnn", CNN)}
+         "sum": sum_task, "mlp_compile": mlp_compile, **training_tasks("mlp", MLP), **training_tasks("cnn", CNN)}

@@ -1,22 +1,18 @@
 """PyTensor with its C backend (linker "cvm", FAST_RUN rewrites), through the
 Theano-API tasks it shares with theanine.
 
-BENCH_FRESH_CACHE=1 (the cold compile) gives it an empty compile directory, so
-that "cold" includes compiling its C modules as a new user would.
+BENCH_CACHE_DIR (the fresh-process builds) becomes its compile directory: empty
+for the cold build, so that "cold" includes compiling its C modules as a new user
+would; filled by an earlier process for the disk-cache build.
 """
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
-import tempfile
 
 _flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f]
 _flags.append("floatX=float32")
-if os.environ.get("BENCH_FRESH_CACHE") == "1":
-    _tmp = tempfile.mkdtemp(prefix="bench-pytensor-")
-    atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
-    _flags.append(f"compiledir={_tmp}")
+if os.environ.get("BENCH_CACHE_DIR"):  # the harness removes it after the run
+    _flags.append(f"compiledir={os.path.join(os.environ['BENCH_CACHE_DIR'], 'pytensor')}")
 os.environ["PYTENSOR_FLAGS"] = ",".join(_flags)
 
 import pytensor  # noqa: E402

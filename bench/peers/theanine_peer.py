@@ -1,19 +1,46 @@
-"""theanine, through the Theano-API tasks it shares with PyTensor."""
+"""theanine, through the Theano-API tasks it shares with PyTensor, plus its C++
+API's call overhead (bench/cpp/call_overhead.cc, built into build/).
+
+BENCH_CACHE_DIR (the fresh-process benchmarks) becomes THEANINE_CACHE_DIR, so
+those processes find the disk cache of compiled kernels empty, or filled by the
+earlier process the harness ran with the same folder.
+"""
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+from pathlib import Path
 
-import theanine
-import theanine.tensor as T
+if os.environ.get("BENCH_CACHE_DIR"):
+    os.environ["THEANINE_CACHE_DIR"] = os.path.join(os.environ["BENCH_CACHE_DIR"], "theanine")
 
-from peers import Unsupported
-from peers.theano_api import find, manual_softmax, tasks
+import theanine  # noqa: E402
+import theanine.tensor as T  # noqa: E402
+
+from peers import Ctx, Task, Unsupported  # noqa: E402
+from peers.common import system_openblas  # noqa: E402
+from peers.theano_api import find, manual_softmax, tasks  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+if os.environ.get("BENCH_THREADS"):  # a worker: kernels and OpenBLAS at its setting's count
+    theanine._core.set_num_threads(int(os.environ["BENCH_THREADS"]))
 
 
 def info() -> dict:
+    core = theanine._core
     return {"versions": {"theanine": theanine.__version__},
-            "core": theanine._core.__file__,
-            "blas_api": "OpenBLAS cblas_sgemm (system library) for dot; C++ loops elsewhere"}
+            "core": core.__file__,
+            "llvm_backend": bool(core.llvm_backend_available()),
+            "threads": core.num_threads(),
+            "cache_dir": os.environ.get("THEANINE_CACHE_DIR", "default (~/.cache/theanine)"),
+            "system_openblas": system_openblas(),
+            "blas_api": "OpenBLAS cblas_sgemm (system library) for dot; elementwise groups "
+                        "and reductions JIT-compiled by LLVM (FAST_RUN)"
+                        if core.llvm_backend_available() else
+                        "OpenBLAS cblas_sgemm (system library) for dot; C++ loops elsewhere "
+                        "(this build has no LLVM)"}
 
 
 def _nnet():
@@ -42,7 +69,32 @@ def _conv_ops() -> tuple:
     return nnet.conv2d, pool_2d
 
 
+def cpp_binary() -> Path:
+    """bench/cpp/call_overhead.cc's executable: in BENCH_CPP_BUILD (a CMake build
+    folder), by default build/."""
+    return Path(os.environ.get("BENCH_CPP_BUILD", REPO / "build")) / "call_overhead"
+
+
+def overhead_cpp(ctx: Ctx) -> Task:
+    """The C++ program's median ns per call, in µs, with everything it printed."""
+    exe = cpp_binary()
+    if not exe.is_file():
+        raise Unsupported(f"not built: no {exe} (build/ with THEANINE_BUILD_EXAMPLES=ON builds "
+                          "it; BENCH_CPP_BUILD names another build folder)")
+
+    def run() -> dict:
+        proc = subprocess.run([str(exe), "--reps", str(ctx.mode.reps),
+                               "--seconds", str(ctx.mode.target_s)],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{exe} exited with {proc.returncode}: {proc.stderr[-300:]}")
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"value": out["ns_per_call"] / 1e3, "binary": str(exe), "program_output": out}
+    return Task(run=run, repeat=False)
+
+
 _softmax = find("theanine.tensor.nnet", "softmax")
 
-TASKS = tasks(theanine, T, {}, _softmax or manual_softmax(T), _conv_ops,
-              no_optimization="NO_OPTIMIZATION")
+TASKS = {**tasks(theanine, T, {}, _softmax or manual_softmax(T), _conv_ops,
+                 no_optimization="NO_OPTIMIZATION", reference_mode="REFERENCE"),
+         "overhead_cpp": overhead_cpp}

@@ -13,17 +13,20 @@ import numpy as np
 
 from peers import Ctx, Task, Unsupported
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
-                          softmax_input, training_tasks)
+                          sgemm_reference, softmax_input, sum_input, training_tasks)
 from workloads import (BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches, mlp_init)
 
 
 def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
           softmax: Callable[[Any], Any], conv_ops: Callable[[], tuple],
-          no_optimization: Optional[Any] = None) -> dict[str, Callable[[Ctx], Task]]:
+          no_optimization: Optional[Any] = None, reference_mode: Optional[Any] = None,
+          ) -> dict[str, Callable[[Ctx], Task]]:
     """`softmax(X)`: the library's best row softmax; `conv_ops()`: (conv2d, pool_2d)
     in Theano's signatures, or raises Unsupported; `no_optimization`: the `mode`
     argument of `lib.function` that skips the graph rewrites (then the task
-    "mlp_optimize" times the rewriting of the default mode)."""
+    "mlp_optimize" times the rewriting of the default mode); `reference_mode`: the
+    `mode` that runs every node on the interpreter (then "elemwise_reference" times
+    the elementwise benchmark there)."""
 
     def function(inputs, outputs, updates=None, **kw):
         return lib.function(inputs, outputs, updates=updates, **{**fn_kwargs, **kw})
@@ -101,9 +104,9 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
         a = overhead_input()
         return Task(run=lambda: f(a))
 
-    def elemwise(ctx: Ctx) -> Task:
+    def elemwise(ctx: Ctx, **kw) -> Task:
         a, x, b = T.fscalar("a"), T.fvector("x"), T.fscalar("b")
-        f = function([a, x, b], T.tanh(a * x + b))
+        f = function([a, x, b], T.tanh(a * x + b), **kw)
         av, xv, bv = elem_inputs(ctx)
         return Task(run=lambda: f(av, xv, bv), reference=copy_reference(xv))
 
@@ -111,17 +114,36 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
         A, B = T.fmatrix("A"), T.fmatrix("B")
         f = function([A, B], T.dot(A, B))
         av, bv = gemm_inputs(ctx)
-        return Task(run=lambda: f(av, bv))
+        direct, library = sgemm_reference(av, bv)
+        return Task(run=lambda: f(av, bv), reference=direct, info={"sgemm_library": library})
 
     def softmax_task(ctx: Ctx) -> Task:
         X = T.fmatrix("X")
         f = function([X], softmax(X))
         xv = softmax_input(ctx)
-        return Task(run=lambda: f(xv))
+        return Task(run=lambda: f(xv), reference=copy_reference(xv))
+
+    def sum_task(ctx: Ctx) -> Task:
+        X = T.fmatrix("X")
+        f = function([X], X.sum())
+        xv = sum_input(ctx)
+        return Task(run=lambda: f(xv), reference=copy_reference(xv))
 
     def mlp_compile(ctx: Ctx) -> Task:
+        """The training function's build (graph, gradient, compile); what compiling
+        its kernels took is reported where the library says (theanine's
+        `kernel_stats`)."""
         init = mlp_init()
-        return Task(run=lambda: build_mlp(init)[0], repeat=False)
+        built: list = []
+
+        def run() -> None:
+            x, y, _, cost, updates = mlp_graph(init)
+            built[:] = [function([x, y], cost, updates=updates)]
+
+        def details() -> dict:
+            stats = getattr(built[0], "kernel_stats", None) if built else None
+            return {"kernel_stats": dict(stats)} if stats is not None else {}
+        return Task(run=run, repeat=False, details=details)
 
     def mlp_optimize(ctx: Ctx) -> Task:
         """The time `function` spends rewriting the MLP's training graph: the median
@@ -174,7 +196,10 @@ def tasks(lib: ModuleType, T: ModuleType, fn_kwargs: dict,
         return Task(run=run, repeat=False)
 
     out = {"mlp_optimize": mlp_optimize} if no_optimization is not None else {}
+    if reference_mode is not None:
+        out["elemwise_reference"] = lambda ctx: elemwise(ctx, mode=reference_mode)
     return {"overhead": overhead, "elemwise": elemwise, "gemm": gemm, "softmax": softmax_task,
+            "sum": sum_task,
             "mlp_compile": mlp_compile, **out,
             **training_tasks("mlp", lambda init, tx, ty: Model(build_mlp, init, tx, ty)),
             **training_tasks("cnn", lambda init, tx, ty: Model(build_cnn, init, tx, ty))}

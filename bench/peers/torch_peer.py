@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from peers import Ctx, Task, Unsupported
 from peers.common import (copy_reference, elem_inputs, gemm_inputs, overhead_input,
-                          softmax_input, training_tasks)
+                          softmax_input, sum_input, training_tasks)
 from workloads import BATCH, CNN_POOLS, LR, MOMENTUM, WEIGHT_DECAY, batches
 
 torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
@@ -85,8 +85,15 @@ def gemm(ctx: Ctx) -> Task:
 
 
 def softmax(ctx: Ctx) -> Task:
-    x = torch.from_numpy(softmax_input(ctx))
-    return Task(run=lambda: torch.softmax(x, dim=1))
+    xv = softmax_input(ctx)
+    x = torch.from_numpy(xv)
+    return Task(run=lambda: torch.softmax(x, dim=1), reference=copy_reference(xv))
+
+
+def sum_task(ctx: Ctx) -> Task:
+    xv = sum_input(ctx)
+    x = torch.from_numpy(xv)
+    return Task(run=lambda: x.sum(), reference=copy_reference(xv))
 
 
 def mlp_compile(ctx: Ctx) -> Task:
@@ -94,6 +101,6 @@ def mlp_compile(ctx: Ctx) -> Task:
 
 
 TASKS = {"overhead": overhead, "elemwise": elemwise, "gemm": gemm, "softmax": softmax,
-         "mlp_compile": mlp_compile,
+         "sum": sum_task, "mlp_compile": mlp_compile,
          **training_tasks("mlp", lambda i, tx, ty: Model(mlp_forward, i, tx, ty)),
          **training_tasks("cnn", lambda i, tx, ty: Model(cnn_forward, i, tx, ty))}

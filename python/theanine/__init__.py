@@ -24,13 +24,15 @@ from theanine.compile import Function, In, Mode, Out, function, shared  # noqa: 
 from theanine import gradient  # noqa: E402
 from theanine.gradient import grad  # noqa: E402
 from theanine import tensor  # noqa: E402
+from theanine import updates  # noqa: E402
+from theanine import sandbox  # noqa: E402
 from theanine import printing  # noqa: E402
 from theanine.printing import debugprint, pp  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "config", "function", "grad", "gradient", "shared", "In", "Mode", "Out", "Function", "tensor", "printing",
+    "config", "function", "updates", "sandbox", "grad", "gradient", "shared", "In", "Mode", "Out", "Function", "tensor", "printing",
     "debugprint", "pp", "TheanineError", "ShapeError", "MissingInputError",
     "UnusedInputError",
 ]

@@ -57,3 +57,21 @@ def test_theano_tutorial_snippet_runs_unchanged():
     assert first == pytest.approx(np.log(3), rel=1e-5)
     assert last < 0.6 * first
     assert float(errors(xv, yv)) < 0.3
+
+
+def test_numpy_array_on_the_left_of_an_operator_builds_a_graph():
+    x = T.dvector("x")
+    e = np.array([1.0, 2.0]) * x + np.float64(3) - np.ones(2)
+    assert isinstance(e, theanine.tensor.Variable)
+    np.testing.assert_array_equal(theanine.function([x], e)(np.array([1.0, 1.0])), [3.0, 4.0])
+
+
+def test_theano_namespaces_for_random_streams_updates_and_nnet():
+    from theanine.sandbox.rng_mrg import MRG_RandomStreams
+    from theanine.tensor.shared_randomstreams import RandomStreams
+    from theanine.tensor.signal import pool  # imported explicitly, as in Theano
+    assert callable(theanine.updates.momentum) and callable(T.nnet.dropout)
+    assert callable(T.nnet.conv2d) and callable(pool.pool_2d)
+    a = theanine.function([], RandomStreams(7).uniform((3,)))()
+    b = theanine.function([], MRG_RandomStreams(7).uniform((3,)))()
+    np.testing.assert_array_equal(a, b)  # one generator underneath

@@ -252,3 +252,30 @@ def test_softmax_family_kernels_match_reference(dtype):
         tol = 1e-5 if dtype == "float32" else 1e-12
         for got, want in zip(fast(xv, dv), ref(xv, dv)):
             np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def _ulps(got32, exact64):
+    """Distance in float32 ulps between float32 results and exact values."""
+    want = exact64.astype(np.float32)
+    spacing = np.spacing(np.abs(want)).astype(np.float64)
+    spacing[spacing == 0] = np.finfo(np.float32).smallest_subnormal
+    return np.abs(got32.astype(np.float64) - exact64) / spacing
+
+
+@pytest.mark.parametrize("name,lo,hi,exact", [
+    ("exp", -87.0, 88.0, np.exp),
+    ("log", 1e-30, 1e30, np.log),
+    ("tanh", -12.0, 12.0, np.tanh),
+    ("sigmoid", -80.0, 80.0, lambda v: 1 / (1 + np.exp(-v))),
+    ("softplus", -80.0, 80.0, lambda v: np.logaddexp(0, v)),
+])
+def test_float32_transcendentals_are_within_a_few_ulp(name, lo, hi, exact):
+    x = T.fvector("x")
+    f = theanine.function([x], getattr(T.nnet if name in ("sigmoid", "softplus") else T, name)(x))
+    if name == "log":
+        v = np.geomspace(lo, hi, 200001).astype(np.float32)
+    else:
+        v = np.linspace(lo, hi, 200001).astype(np.float32)
+    got = f(v)
+    err = _ulps(got, exact(v.astype(np.float64)))
+    assert err.max() <= 4, f"{name}: {err.max():.1f} ulp at x={v[np.argmax(err)]!r}"

@@ -46,6 +46,8 @@ class Function:
         return self._core.name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            return self._core.call_positional(args, self._single)
         n = len(self._names)
         if len(args) > n:
             raise TypeError(

@@ -90,3 +90,5 @@ def ones_like(x: Any, dtype: Optional[str] = None) -> Variable:
     return _core.ones_like(x, None if dtype is None else _resolve(dtype))
 
 from theanine.tensor import nnet  # noqa: E402,F401
+from theanine.tensor import shared_randomstreams  # noqa: E402,F401
+from theanine.tensor import extra_ops  # noqa: E402,F401

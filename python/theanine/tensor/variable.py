@@ -94,3 +94,6 @@ for _name, _fn in _METHODS.items():
 
 # Variables hash and compare by identity (== stays identity, as in Theano).
 Variable.__hash__ = object.__hash__
+# NumPy defers to us: `np_array * x` calls x.__rmul__ (a symbolic product)
+# instead of NumPy trying to build an object array of Variables.
+Variable.__array_ufunc__ = None

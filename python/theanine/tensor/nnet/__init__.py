@@ -17,7 +17,7 @@ Variable = _core.Variable
 __all__ = [
     "sigmoid", "softplus", "softsign", "hard_sigmoid", "relu", "softmax", "log_softmax",
     "crossentropy_softmax", "crossentropy_softmax_1hot", "categorical_crossentropy",
-    "binary_crossentropy",
+    "binary_crossentropy", "conv2d", "elu", "bn",
 ]
 
 sigmoid = _core.sigmoid
@@ -89,3 +89,16 @@ def binary_crossentropy(output: Any, target: Any) -> Variable:
     """-(target * log(output) + (1 - target) * log(1 - output)), elementwise."""
     output, target = T.as_tensor_variable(output), T.as_tensor_variable(target)
     return -(target * T.log(output) + (1.0 - target) * T.log(1.0 - output))
+
+
+def elu(x: Any, alpha: Any = 1) -> Variable:
+    """x where x > 0, alpha * (exp(x) - 1) elsewhere (the exponential linear unit)."""
+    x = T.as_tensor_variable(x)
+    # expm1 of min(x, 0): the unused branch stays finite for large x, so its zero
+    # share of the gradient is not inf * 0.
+    return T.switch(x > 0, x, alpha * T.expm1(T.minimum(x, 0)))
+
+
+from theanine.tensor.nnet import bn  # noqa: E402,F401
+from theanine.tensor.nnet.conv import conv2d  # noqa: E402,F401
+from theanine.tensor.nnet.dropout import dropout  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""theanine.tensor.signal: signal processing ops (pooling, in theanine.tensor.signal.pool)."""

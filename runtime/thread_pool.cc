@@ -157,18 +157,31 @@ void add_thread_count_listener(void (*listener)(int)) {
   listener(configured_threads());
 }
 
+// Set while this thread runs a chunk of a pool job: a nested parallel_for then
+// runs in place instead of waiting for the pool it is part of.
+thread_local bool t_in_job = false;
+
 void parallel_for(int64_t n, int64_t work,
                   const std::function<void(int64_t, int64_t)>& fn, int64_t grain) {
   if (n <= 0) return;
   const int threads = num_threads();
   int chunks = static_cast<int>(std::min<int64_t>(threads, n));
-  if (work < grain || chunks <= 1) {
+  if (work < grain || chunks <= 1 || t_in_job) {
     fn(0, n);
     return;
   }
   std::function<void(int)> task = [&](int c) {
     int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
-    if (begin < end) fn(begin, end);
+    if (begin >= end) return;
+    const bool outer = t_in_job;
+    t_in_job = true;
+    try {
+      fn(begin, end);
+    } catch (...) {
+      t_in_job = outer;
+      throw;
+    }
+    t_in_job = outer;
   };
   pool().run(chunks, task);
 }

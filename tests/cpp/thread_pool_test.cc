@@ -41,5 +41,14 @@ TEST(ThreadPool, SmallWorkRunsInTheCallerAndExceptionsReachIt) {
                std::runtime_error);
 }
 
+TEST(ThreadPool, NestedParallelForRunsInPlaceInsteadOfDeadlocking) {
+  std::atomic<int64_t> total{0};
+  parallel_for(4, 1 << 20, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      parallel_for(100, 1 << 20, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
+  });
+  EXPECT_EQ(total.load(), 400);
+}
+
 }  // namespace
 }  // namespace theanine

@@ -75,4 +75,5 @@ PYBIND11_MODULE(_core, m) {
   theanine::py::bind_random(m);
   theanine::py::bind_updates(m);
   theanine::py::bind_backend(m);
+  theanine::py::bind_cuda(m);
 }

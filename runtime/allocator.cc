@@ -17,23 +17,10 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kDefaultCacheLimit = size_t(1) << 30;
 
-// Requests round up to a class so that nearly equal sizes share free lists:
-// multiples of 64 bytes up to 4 KiB, then 8 classes per power of two (at most
-// 12.5% slack).
-size_t size_class(size_t n) {
-  if (n <= kAlign) return kAlign;
-  if (n <= 4096) return (n + kAlign - 1) / kAlign * kAlign;
-  size_t step = std::bit_floor(n) / 8;
-  return (n + step - 1) / step * step;
-}
+size_t size_class(size_t n) { return allocator_size_class(n, kAlign, 4096); }
 
 size_t default_cache_limit() {
-  if (const char* mb = std::getenv("THEANINE_ALLOCATOR_CACHE_MB")) {
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(mb, &end, 10);
-    if (end != mb && *end == '\0') return static_cast<size_t>(v) << 20;
-  }
-  return kDefaultCacheLimit;
+  return cache_limit_from_env("THEANINE_ALLOCATOR_CACHE_MB", kDefaultCacheLimit);
 }
 
 class CachingAllocator {
@@ -169,6 +156,22 @@ std::shared_ptr<void> allocate_host(size_t nbytes) {
 
 bool allocator_owns(const std::shared_ptr<void>& keepalive) {
   return std::get_deleter<BlockDeleter>(keepalive) != nullptr;
+}
+
+size_t allocator_size_class(size_t n, size_t grain, size_t linear_up_to) {
+  if (n <= grain) return grain;
+  if (n <= linear_up_to) return (n + grain - 1) / grain * grain;
+  size_t step = std::bit_floor(n) / 8;
+  return (n + step - 1) / step * step;
+}
+
+size_t cache_limit_from_env(const char* variable, size_t fallback) {
+  if (const char* mb = std::getenv(variable)) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(mb, &end, 10);
+    if (end != mb && *end == '\0') return static_cast<size_t>(v) << 20;
+  }
+  return fallback;
 }
 
 }  // namespace theanine

@@ -39,4 +39,13 @@ std::shared_ptr<void> allocate_host(size_t nbytes);
 // may be overwritten once nobody else holds it. False for borrowed memory.
 bool allocator_owns(const std::shared_ptr<void>& keepalive);
 
+// The size class a caching allocator files a request of n bytes under, so that
+// nearly equal sizes share free lists: multiples of `grain` up to `linear_up_to`
+// bytes, then 8 classes per power of two (at most 12.5% slack). Shared by the
+// host allocator (64-byte grain up to 4 KiB) and the CUDA one (512 up to 8 KiB).
+size_t allocator_size_class(size_t n, size_t grain, size_t linear_up_to);
+// A byte count from an environment variable holding MiB, or `fallback` when it
+// is unset or not a number.
+size_t cache_limit_from_env(const char* variable, size_t fallback);
+
 }  // namespace theanine

@@ -5,5 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
+# Every kernel the tests compile for the CPU is also emitted as CUDA C and, at the
+# end, compiled by NVRTC for sm_90 (no GPU needed), so a CUDA emission bug fails here.
+export THEANINE_CUDA_CHECK_DIR="$PWD/build/cuda_kernels"
+rm -rf "$THEANINE_CUDA_CHECK_DIR"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 PYTHONPATH=python python3 -m pytest -q tests/python
+status=0
+./build/nvrtc_check "$THEANINE_CUDA_CHECK_DIR" --ptx || status=$?
+if [ "$status" = 2 ]; then
+  echo "NVRTC not found: the CUDA C of the generated kernels was not compiled"
+elif [ "$status" != 0 ]; then
+  exit "$status"
+fi

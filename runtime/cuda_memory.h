@@ -1,0 +1,44 @@
+#pragma once
+// Device memory through a caching allocator, the device twin of
+// runtime/allocator.h: a training step asks for the same sizes at every call,
+// and cuMemAlloc/cuMemFree are slow and synchronize the device, so released
+// blocks are kept in free lists by size class and handed out again. Every
+// kernel and copy runs on the one stream of runtime/cuda_driver.h, so a block
+// given back while work on it is still queued may be handed out at once: later
+// users are ordered after that work on the same stream.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace theanine {
+
+struct CudaAllocatorStats {
+  size_t bytes_in_use = 0;  // handed out (by size class) and not returned yet
+  size_t peak_bytes_in_use = 0;
+  size_t bytes_cached = 0;  // returned blocks kept for reuse
+  size_t cache_limit = 0;
+  uint64_t allocations = 0;
+  uint64_t hits = 0;   // served from the cache
+  uint64_t fresh = 0;  // went to cuMemAlloc
+};
+
+CudaAllocatorStats cuda_allocator_stats();
+// Caps the cached bytes (default 4 GiB, or THEANINE_CUDA_CACHE_MB) and trims.
+void set_cuda_allocator_cache_limit(size_t bytes);
+// Frees every cached block (cuMemFree).
+void release_cuda_allocator_cache();
+
+// A device block of at least `nbytes` bytes, 256-byte aligned; get() is the
+// device address (a CUdeviceptr). Destroying the last copy gives the block back
+// to the cache. Error (naming the size and the free memory) when the device is
+// out of memory even after the cache was released, or CUDA is unavailable.
+std::shared_ptr<void> allocate_device(size_t nbytes);
+// True when `keepalive` holds a block from allocate_device.
+bool cuda_allocator_owns(const std::shared_ptr<void>& keepalive);
+
+// The device address of a block, for the driver calls.
+inline uint64_t device_address(const std::shared_ptr<void>& block) {
+  return reinterpret_cast<uint64_t>(block.get());
+}
+
+}  // namespace theanine

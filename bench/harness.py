@@ -20,7 +20,8 @@ REPO = BENCH.parent
 # Reset for every worker, then set by its thread setting: all peers see the same
 # BLAS environment apart from the thread counts being tried.
 _RESET = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GOTO_NUM_THREADS",
-          "XLA_FLAGS", "PYTENSOR_FLAGS", "BENCH_THREADS", "BENCH_CACHE_DIR")
+          "THEANINE_NUM_THREADS", "XLA_FLAGS", "PYTENSOR_FLAGS", "BENCH_THREADS",
+          "BENCH_CACHE_DIR")
 
 
 class WorkerError(RuntimeError):

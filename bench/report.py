@@ -44,8 +44,14 @@ def cell(b: dict, key: str) -> str:
         extra.append(f"{r['fraction_of_openblas']['median']:.0%} of direct cblas_sgemm")
     if "speedup_over_reference_mode" in r:
         extra.append(f"×{r['speedup_over_reference_mode']:.1f} over REFERENCE mode")
+    if "over_floor" in r:
+        extra.append(f"{num(r['floor_GFLOPs']['median'])} GFLOP/s; theanine's epoch "
+                     f"{r['over_floor']['median']:.2f}× this")
     if "target" in r:
-        extra.append(f"target {r['target']['text']}: {met(r['target'])}")
+        t = r["target"]
+        shown = (f"{figure(t, b['unit'])}, " if t["figure"].startswith("ratio_to_")
+                 and t["value"] is not None else "")
+        extra.append(f"{shown}target {t['text']}: {met(t)}")
     if "rewrites" in r:
         extra.append(f"{r['rewrites']} rewrites")
     if extra:
@@ -54,15 +60,22 @@ def cell(b: dict, key: str) -> str:
 
 
 def met(t: dict) -> str:
-    return "no figure" if t["met"] is None else "met" if t["met"] else "not met"
+    if t["met"] is None:
+        return f"no figure ({t['why']})" if t.get("why") else "no figure"
+    return "met" if t["met"] else "not met"
 
 
 def figure(t: dict, unit: str) -> str:
-    """A target's figure as the target reads: a share in %, else in the unit."""
+    """A target's figure as the target reads: a share in %, a ratio with ×,
+    else in the unit."""
     if t["value"] is None:
         return "—"
-    unit = "µs" if unit == "us" else unit
-    return f"{t['value']:.0%}" if t["figure"] != "median" else f"{num(t['value'])} {unit}"
+    scale = t.get("scale") or ("value" if t["figure"] == "median" else "share")
+    if scale == "share":
+        return f"{t['value']:.0%}"
+    if scale == "ratio":
+        return f"{t['value']:.2f}×"
+    return f"{num(t['value'])} {'µs' if unit == 'us' else unit}"
 
 
 def targets_table(doc: dict) -> str:
@@ -150,6 +163,15 @@ def libraries(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def pinned(doc: dict) -> str:
+    """Which benchmarks ran every peer at one thread count (Bench.threads)."""
+    by_n: dict[int, list[str]] = {}
+    for b in doc["benchmarks"]:
+        if b.get("threads"):
+            by_n.setdefault(b["threads"], []).append(b["id"])
+    return "".join(f"; {', '.join(ids)}: every peer at {n} threads" for n, ids in by_n.items())
+
+
 def markdown(doc: dict) -> str:
     s, m = doc["suite"], doc["machine"]
     head = (f"# theanine benchmarks\n\n{s['date']}, {s['mode']} mode ({s['seconds']} s): "
@@ -159,7 +181,7 @@ def markdown(doc: dict) -> str:
             + f"; {s['data']} data; "
             f"{s['reps']} interleaved repetitions per thread setting"
             + (", each peer at its fastest thread setting" if s["tuned_threads"] else
-               ", first thread setting only") + ".\n\n"
+               ", first thread setting only") + pinned(doc) + ".\n\n"
             f"Each cell: the median; ×r = {s['ratio']}, the median of the per-pair ratios. "
             f"OPENBLAS_CORETYPE: {m['OPENBLAS_CORETYPE']}.\n")
     parts = [head, main_table(doc)]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 from harness import (BENCH, Samples, WorkerError, WorkerProc, ask, interleave,  # noqa: E402
                      pair_ratios, spread)
-from peers import PEERS, Peer  # noqa: E402
+from peers import BY_KEY, PEERS, Peer  # noqa: E402
 from sysinfo import machine  # noqa: E402
 from workloads import (BENCHMARKS, BY_ID, MODES, Bench, Mode, copy_bytes, describe,  # noqa: E402
                        display, make_data, traffic_bytes)
@@ -46,7 +46,17 @@ class Suite:
         self.tried: dict[str, dict[str, dict]] = {}  # bench -> peer -> setting -> best probe s
 
     def configs(self, peer: Peer):
-        return peer.configs if self.mode.tune else peer.configs[:1]
+        """Full mode: every thread setting. Quick mode: the first (where a benchmark
+        lets the peer pick), and the first at each thread count that a benchmark
+        pins (Bench.threads) if it is another."""
+        if self.mode.tune:
+            return peer.configs
+        free = any(not b.threads and not b.derived_from for b in self.benches)
+        out = list(peer.configs[:1]) if free else []
+        for n in sorted({b.threads for b in self.benches if b.threads}):
+            if not any(c.threads == n for c in out):
+                out += [c for c in peer.configs if c.threads == n][:1]
+        return tuple(out)
 
     def spawn(self, peer: Peer, config, cache_dir: Optional[Path] = None) -> WorkerProc:
         log = self.logs / f"{peer.key}-{config.label.replace(' ', '_').replace(',', '')}.log"
@@ -96,7 +106,7 @@ class Suite:
 
     def run(self) -> None:
         for b in self.benches:
-            if b.kind == "time" and not b.fresh_process:
+            if b.kind == "time" and not b.fresh_process and not b.derived_from:
                 self.timed(b, self.run_timed)
         for b in self.benches:
             if b.kind == "time" and b.fresh_process:
@@ -116,14 +126,20 @@ class Suite:
         """Full mode: a probe of every thread setting of every peer (interleaved)
         picks each peer's fastest (by its best run, the least disturbed by other
         load); then the chosen settings alone run the repetitions, interleaved.
-        Peers outside `b.only` are n/a."""
-        workers = {k: procs for k, procs in self.workers.items() if not b.only or k in b.only}
+        With b.threads, only the settings of that many threads take part (a peer
+        with one such setting is not probed). Peers outside `b.only` are n/a."""
+        workers = {k: [w for w in procs if not b.threads or w.config.threads == b.threads]
+                   for k, procs in self.workers.items() if not b.only or k in b.only}
+        none_at = [k for k, procs in workers.items() if not procs]
+        workers = {k: procs for k, procs in workers.items() if procs}
         chosen = {k: procs[0] for k, procs in workers.items()}
         if self.mode.tune:
-            flat = [w for procs in workers.values() for w in procs]
+            flat = [w for procs in workers.values() if len(procs) > 1 for w in procs]
             probe = dict(zip(flat, interleave(flat, b.task, self.mode.probe_reps,
                                               self.mode.settle_s)))
             for k, procs in workers.items():
+                if len(procs) < 2:
+                    continue
                 self.tried.setdefault(b.id, {})[k] = {
                     w.config.label: min(probe[w].s) if probe[w].status == "ok"
                     else f"{probe[w].status}: {probe[w].reason}" for w in procs}
@@ -134,7 +150,11 @@ class Suite:
         self.samples[b.id] = dict(zip(chosen, final))
         for k in self.workers.keys() - workers.keys():
             smp = self.samples[b.id][k] = Samples(self.workers[k][0].config.label)
-            smp.fail("unsupported", f"n/a: measured for {', '.join(b.only)} only")
+            if k in none_at:
+                smp.fail("unsupported", f"not supported: no thread setting of {b.threads} "
+                                        "threads for this peer")
+            else:
+                smp.fail("unsupported", f"n/a: measured for {', '.join(b.only)} only")
 
     def chosen_worker(self, bench_id: Optional[str], key: str) -> WorkerProc:
         """The worker at the thread setting that bench_id chose for this peer."""
@@ -223,6 +243,7 @@ class Suite:
                 per_peer[peer.key] = self.result(b, peer, ref)
             out.append({"id": b.id, "title": describe(b, self.mode), "unit": b.unit,
                         "kind": b.kind, "higher_is_better": b.higher_is_better,
+                        "threads": b.threads,
                         "target": b.target.text if b.target else "", "results": per_peer,
                         "leader": leader(b, per_peer)})
         return out
@@ -230,6 +251,8 @@ class Suite:
     def result(self, b: Bench, peer: Peer, ref: Optional[Samples]) -> dict:
         if peer.key not in self.workers:
             return {"status": "skipped", "reason": self.skipped.get(peer.key, "not selected")}
+        if b.derived_from:
+            return self.derived(b, peer)
         best = self.best(b.id, peer.key)
         if best is None:
             smp = self.samples[b.id][peer.key]
@@ -260,11 +283,57 @@ class Suite:
             r["display"] = {"median": best.s[0], "min": best.s[0], "max": best.s[0]}
             r.update(best.extra)
         if b.target is not None and peer.key == REFERENCE:
-            t = b.target
-            got = (r["display"]["median"] if t.figure == "median"
-                   else r.get(t.figure, {}).get("median"))
-            r["target"] = {"text": t.text, "figure": t.figure, "value": got,
-                           "met": None if got is None else t.met(got)}
+            r["target"] = self.judge(b, r)
+        return r
+
+    def judge(self, b: Bench, r: dict) -> dict:
+        """theanine's figure (in r) against b's target; a ratio to a peer is taken
+        here, per pair of runs, from that peer's samples, and, where the peer has
+        none, the target has no figure and says why."""
+        t = b.target
+        why = ""
+        if t.peer:
+            theirs = self.best(b.id, t.peer)
+            if theirs is not None:
+                r[t.figure] = spread(pair_ratios(r["samples"], theirs.s))
+            else:
+                other = self.result(b, BY_KEY[t.peer], None)
+                why = f"{BY_KEY[t.peer].name} {other['status']}: {other['reason']}"
+        got = (r["display"]["median"] if t.figure == "median"
+               else r.get(t.figure, {}).get("median"))
+        out = {"text": t.text, "figure": t.figure, "scale": t.scale, "value": got,
+               "met": None if got is None else t.met(got)}
+        if got is None and why:
+            out["why"] = why
+        return out
+
+    def derived(self, b: Bench, peer: Peer) -> dict:
+        """A benchmark timed beside another one's runs (b.derived_from): its
+        samples are the reference that the other's task timed after each run.
+        mlp_floor: the MLP epoch's GEMMs through direct cblas_sgemm, the epoch's
+        time over them per pair of runs, and the rate of the GEMMs."""
+        if b.only and peer.key not in b.only:
+            return {"status": "unsupported", "reason": f"n/a: measured for {', '.join(b.only)} "
+                                                       "only"}
+        src = self.samples.get(b.derived_from, {}).get(peer.key)
+        if src is None or src.status != "ok":
+            return {"status": src.status if src else "failed",
+                    "reason": src.reason if src else f"{b.derived_from} did not run"}
+        if not src.ref_s:
+            return {"status": "failed", "reason": f"{b.derived_from} timed no reference"}
+        med = spread(src.ref_s)["median"]
+        flop = src.info["gemm_flop_per_epoch"]
+        r: dict = {"status": "ok", "config": src.config, "samples": src.ref_s,
+                   "seconds": spread(src.ref_s), "tried": {},
+                   "display": {"median": med, "min": min(src.ref_s), "max": max(src.ref_s)},
+                   "epoch_samples": src.s,
+                   "over_floor": spread(pair_ratios(src.s, src.ref_s)),
+                   "floor_GFLOPs": spread([flop / s / 1e9 for s in src.ref_s]),
+                   "epoch_GEMM_GFLOPs": spread([flop / s / 1e9 for s in src.s]),
+                   **{k: src.info[k] for k in ("gemm_flop_per_epoch", "floor_gemms",
+                                               "sgemm_library") if k in src.info}}
+        if b.target is not None and peer.key == REFERENCE:
+            r["target"] = self.judge(b, r)
         return r
 
     def against_reference(self, b: Bench, best: Samples) -> dict:
@@ -281,6 +350,8 @@ class Suite:
                     "copy_GBps": spread([copied / c / 1e9 for c, _ in pairs]),
                     "fraction_of_copy": spread([(moved / s) / (copied / c) for c, s in pairs]),
                     "bytes_moved": moved, "bytes_copied": copied}
+        if b.reference == "mlp_gemms":
+            return out  # its figures are mlp_floor's (Suite.derived)
         if b.reference == "sgemm":
             flop = 2 * self.mode.gemm_n ** 3
             return {**out, "openblas_GFLOPs": spread([flop / c / 1e9 for c, _ in pairs]),
@@ -326,6 +397,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if REFERENCE not in keys:
         ap.error("theanine is the reference of every ratio: keep it in --peers")
     peers = [p for p in PEERS if p.key in keys]
+    only += [BY_ID[x].derived_from for x in only if BY_ID[x].derived_from]  # what they need
     benches = [b for b in BENCHMARKS if not only or b.id in only]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,42 @@ SYNTH_SIGNAL = 0.15  # prototype share of a synthetic image, the rest uniform no
 LR = 0.01
 MOMENTUM = 0.9  # v = mu * v - lr * g; w = w + v (the same as torch.optim.SGD's form)
 WEIGHT_DECAY = 5e-4  # L2, on every parameter (biases too): g = dcost/dw + wd * w
+# The training epochs run every peer at this many threads (the 2 cores of the
+# machine the targets are set for), so that their ratios compare like with like.
+EPOCH_THREADS = 2
+
+
+def mlp_step_gemms(batch: int = BATCH) -> list[dict]:
+    """The GEMMs of one MLP training step as row-major cblas_sgemm calls
+    C(m x n) = op(A)(m x k) @ op(B)(k x n), with the names of A and B (H0 = the
+    batch, H1, H2 the hidden activations, W1..W3 the weights, dZ1..dZ3 the
+    gradients of the pre-activations, each stored as it is used forward): per
+    layer, forward H @ W; backward the weight gradient H^T @ dZ and, except for
+    the input layer, the gradient of its input dZ @ W^T. That is 3 + 5 for
+    784-392-196-10; the bias gradients and the elementwise work are no GEMMs."""
+    layers = list(zip(MLP_SIZES[:-1], MLP_SIZES[1:]))
+    out = [dict(name=f"H{i} @ W{i + 1}", a=f"H{i}", b=f"W{i + 1}", m=batch, n=o, k=n_in,
+                trans_a=False, trans_b=False) for i, (n_in, o) in enumerate(layers)]
+    for i, (n_in, o) in reversed(list(enumerate(layers))):
+        out.append(dict(name=f"H{i}^T @ dZ{i + 1}", a=f"H{i}", b=f"dZ{i + 1}", m=n_in, n=o,
+                        k=batch, trans_a=True, trans_b=False))
+        if i > 0:
+            out.append(dict(name=f"dZ{i + 1} @ W{i + 1}^T", a=f"dZ{i + 1}", b=f"W{i + 1}",
+                            m=batch, n=n_in, k=o, trans_a=False, trans_b=True))
+    for g in out:
+        g["flop"] = 2 * g["m"] * g["n"] * g["k"]
+    return out
+
+
+def mlp_step_operands(batch: int = BATCH) -> dict[str, tuple[int, int]]:
+    """The stored shape of each operand that mlp_step_gemms names."""
+    shapes = {}
+    for i, n in enumerate(MLP_SIZES):
+        shapes[f"H{i}"] = (batch, n)
+        if i > 0:
+            shapes[f"W{i}"] = (MLP_SIZES[i - 1], n)
+            shapes[f"dZ{i}"] = (batch, n)
+    return shapes
 
 
 def cnn_shapes() -> tuple[int, int]:
@@ -79,17 +115,32 @@ _OPS = {"<": operator.lt, "≤": operator.le, "≥": operator.ge}
 
 @dataclass(frozen=True)
 class Target:
-    """A goal for theanine's figure: `figure` (the median in the benchmark's unit,
-    or "fraction_of_copy" / "fraction_of_openblas", a share of the reference timed
-    beside it) compared by `op` with `bound`."""
+    """A goal for theanine's figure: `figure` (the median in the benchmark's unit;
+    "fraction_of_copy" / "fraction_of_openblas", a share of the reference timed
+    beside it; "ratio_to_<peer>", theanine's time over that peer's, the median of
+    the per-pair ratios; "over_floor", theanine's epoch time over its GEMM floor)
+    compared by `op` with `bound`."""
     op: str              # "<" | "≤" | "≥"
     bound: float
     figure: str = "median"
     what: str = ""       # how the bound reads, e.g. "of copy"
 
     @property
+    def scale(self) -> str:
+        """How the figure reads: "value" (in the unit), "share" (%), "ratio" (×)."""
+        if self.figure == "median":
+            return "value"
+        return "share" if self.figure.startswith("fraction_") else "ratio"
+
+    @property
+    def peer(self) -> str:
+        """The peer of a "ratio_to_<peer>" figure, else ""."""
+        return self.figure[len("ratio_to_"):] if self.figure.startswith("ratio_to_") else ""
+
+    @property
     def text(self) -> str:
-        b = f"{self.bound:.0%}" if self.figure != "median" else f"{self.bound:g}"
+        b = {"value": f"{self.bound:g}", "share": f"{self.bound:.0%}",
+             "ratio": f"{self.bound:g}×"}[self.scale]
         return f"{self.op} {b}" + (f" {self.what}" if self.what else "")
 
     def met(self, value: float) -> bool:
@@ -110,10 +161,17 @@ class Bench:
     # one that an earlier process (untimed) filled by building the same thing.
     disk_cache: str = "empty"
     # What the task's `reference` call is, timed beside it: "copy" (np.copyto of
-    # the input: read and write it once) or "sgemm" (cblas_sgemm of the system
-    # OpenBLAS into a preallocated output).
+    # the input: read and write it once), "sgemm" (cblas_sgemm of the system
+    # OpenBLAS into a preallocated output) or "mlp_gemms" (the GEMMs of an MLP
+    # epoch, mlp_step_gemms() per step, through that cblas_sgemm; theanine only).
     reference: str = ""
     like: str = ""       # a value task runs at the thread setting this benchmark chose
+    # Every peer at its setting of this many threads (the best of those it has, in
+    # full mode), not at its fastest setting: 0 lets each peer pick.
+    threads: int = 0
+    # Not run by itself: its figures are the reference that this benchmark's
+    # theanine task times beside each of its runs (mlp_floor: mlp_epoch's GEMMs).
+    derived_from: str = ""
 
     @property
     def higher_is_better(self) -> bool:
@@ -121,8 +179,16 @@ class Bench:
 
 
 BENCHMARKS = [
-    Bench("mlp_epoch", "MLP training epoch", "mlp_epoch", "time", "s"),
-    Bench("cnn_epoch", "CNN training epoch", "cnn_epoch", "time", "s"),
+    Bench("mlp_epoch", "MLP training epoch", "mlp_epoch", "time", "s", threads=EPOCH_THREADS,
+          reference="mlp_gemms", target=Target("≤", 0.7, "ratio_to_torch", "PyTorch")),
+    Bench("cnn_epoch", "CNN training epoch", "cnn_epoch", "time", "s", threads=EPOCH_THREADS,
+          target=Target("≤", 1.0, "ratio_to_torch", "PyTorch")),
+    # The MLP epoch's floor: its GEMMs alone, through cblas_sgemm of the system
+    # OpenBLAS called directly, timed in theanine's process right after each epoch.
+    Bench("mlp_floor", "MLP epoch's GEMM floor: the step's 8 GEMMs through direct "
+          "cblas_sgemm, per epoch", "mlp_epoch", "time", "s", only=("theanine",),
+          threads=EPOCH_THREADS, derived_from="mlp_epoch",
+          target=Target("≤", 1.5, "over_floor", "floor")),
     Bench("mlp_compile_cold", "MLP train function build, fresh process, empty disk cache",
           "mlp_compile", "time", "ms", fresh_process=True, target=Target("≤", 300, what="ms")),
     Bench("mlp_compile_disk", "MLP train function build, fresh process, disk cache filled "
@@ -164,6 +230,8 @@ def describe(b: Bench, m: Mode) -> str:
     """The benchmark's title with this mode's sizes."""
     sizes = {
         "mlp_epoch": f"{m.mlp_train} samples, batch {BATCH}",
+        "mlp_floor": f"{len(batches(m.mlp_train))} steps of "
+                     f"{sum(g['flop'] for g in mlp_step_gemms()) / 1e6:.1f} MFLOP",
         "cnn_epoch": f"{m.cnn_train} samples, batch {BATCH}",
         "elemwise": f"{m.elem_n:,} elements",
         "elemwise_reference": f"{m.elem_n:,} elements",

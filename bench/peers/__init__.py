@@ -48,9 +48,10 @@ class Config:
 
 
 def _blas(n: int) -> dict:
-    # The same variables for every peer: whichever BLAS or OpenMP runtime a peer
-    # loads reads its own one of these.
-    return {"OPENBLAS_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n)}
+    # The same variables for every peer: whichever BLAS, OpenMP runtime or thread
+    # pool (theanine's) a peer loads reads its own one of these.
+    return {"OPENBLAS_NUM_THREADS": str(n), "OMP_NUM_THREADS": str(n), "MKL_NUM_THREADS": str(n),
+            "THEANINE_NUM_THREADS": str(n)}
 
 
 _XLA_1 = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"

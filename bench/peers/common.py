@@ -9,13 +9,15 @@ import importlib.util
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Callable, Optional, Protocol
 
 import numpy as np
 
 from peers import Ctx, Task
-from workloads import SEED, batches, cnn_init, mlp_init
+from workloads import (SEED, batches, cnn_init, mlp_init, mlp_step_gemms,
+                       mlp_step_operands)
 
 
 def rng(offset: int) -> np.random.Generator:
@@ -86,32 +88,94 @@ def system_openblas() -> str:
     return name
 
 
-_ROW_MAJOR, _NO_TRANS = 101, 111
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
-def sgemm_reference(a: np.ndarray, b: np.ndarray) -> tuple[Callable[[], None], str]:
-    """(a call of cblas_sgemm computing a @ b into a preallocated output, the
-    library's path). It runs in the calling process, so at its OpenBLAS thread
-    count: for theanine's worker the very library (and threads) its dot uses."""
+def _cblas_sgemm() -> tuple[Callable, str]:
+    """(cblas_sgemm of the system OpenBLAS with its argument types declared, the
+    library's path). Called in the calling process, so at its OpenBLAS thread
+    count: in theanine's worker the very library (and threads) its dot uses."""
     path = system_openblas()
-    lib = ctypes.CDLL(path)
-    fn = lib.cblas_sgemm
+    fn = ctypes.CDLL(path).cblas_sgemm
     fp = ctypes.POINTER(ctypes.c_float)
     fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                    ctypes.c_int, ctypes.c_float, fp, ctypes.c_int, fp, ctypes.c_int,
                    ctypes.c_float, fp, ctypes.c_int]
     fn.restype = None
-    a, b = np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32)
-    (m, k), n = a.shape, b.shape[1]
-    c = np.empty((m, n), np.float32)
+    return fn, os.path.realpath(path) if os.path.isabs(path) else path
+
+
+def _sgemm_call(fn: Callable, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                trans_a: bool = False, trans_b: bool = False,
+                check: bool = True) -> Callable[[], None]:
+    """A call computing c = op(a) @ op(b) (op: transposed where asked) in place;
+    `check`: run once against NumPy, so that a mis-declared call fails here."""
+    fp = ctypes.POINTER(ctypes.c_float)
+    m, k = a.shape[::-1] if trans_a else a.shape
+    n = b.shape[0] if trans_b else b.shape[1]
+    if c.shape != (m, n) or (b.shape[1] if trans_b else b.shape[0]) != k:
+        raise ValueError(f"sgemm: op(a) {m}x{k}, op(b) of {b.shape}, c {c.shape} do not fit")
+    ta, tb = (_TRANS if t else _NO_TRANS for t in (trans_a, trans_b))
+    lda, ldb, ldc = a.shape[1], b.shape[1], n
     pa, pb, pc = (x.ctypes.data_as(fp) for x in (a, b, c))
 
     def call(_keep=(a, b, c)) -> None:  # the arrays live as long as the call
-        fn(_ROW_MAJOR, _NO_TRANS, _NO_TRANS, m, n, k, 1.0, pa, k, pb, n, 0.0, pc, n)
+        fn(_ROW_MAJOR, ta, tb, m, n, k, 1.0, pa, lda, pb, ldb, 0.0, pc, ldc)
+    if not check:
+        return call
     call()
-    if not np.allclose(c, a @ b, rtol=1e-3, atol=1e-3 * k):  # a mis-declared call fails here
-        raise RuntimeError(f"cblas_sgemm of {path} disagrees with numpy.matmul")
-    return call, os.path.realpath(path) if os.path.isabs(path) else path
+    want = (a.T if trans_a else a) @ (b.T if trans_b else b)
+    if not np.allclose(c, want, rtol=1e-3, atol=1e-3 * k):
+        raise RuntimeError(f"cblas_sgemm disagrees with numpy.matmul ({m}x{n}x{k}, "
+                           f"trans {trans_a}, {trans_b})")
+    return call
+
+
+def sgemm_reference(a: np.ndarray, b: np.ndarray) -> tuple[Callable[[], None], str]:
+    """(a call of cblas_sgemm computing a @ b into a preallocated output, the
+    library's path)."""
+    fn, path = _cblas_sgemm()
+    a, b = np.ascontiguousarray(a, np.float32), np.ascontiguousarray(b, np.float32)
+    return _sgemm_call(fn, a, b, np.empty((a.shape[0], b.shape[1]), np.float32)), path
+
+
+def mlp_gemm_floor(tx: np.ndarray) -> tuple[Callable[[], None], dict]:
+    """(a call of the GEMMs of one MLP epoch over the training images tx: every
+    step's mlp_step_gemms() through cblas_sgemm of the system OpenBLAS; and what
+    it is: the library, each GEMM with its time and rate alone, the FLOPs per
+    epoch). H0 is the step's own batch of tx; the other operands are arrays of
+    their shapes and each GEMM has one output, the same in every step (as a
+    training step reuses its weights and gradient buffers)."""
+    fn, path = _cblas_sgemm()
+    r = rng(5)
+    gemms = mlp_step_gemms()
+    used = {g[x] for g in gemms for x in ("a", "b")} - {"H0"}
+    fixed = {name: r.uniform(-1, 1, shape).astype(np.float32)
+             for name, shape in mlp_step_operands().items() if name in used}
+    outs = [np.zeros((g["m"], g["n"]), np.float32) for g in gemms]
+    steps = []  # per step, its GEMMs in order (the first step's checked against NumPy)
+    for s in batches(len(tx)):
+        ops = {**fixed, "H0": np.ascontiguousarray(tx[s], np.float32)}
+        steps.append([_sgemm_call(fn, ops[g["a"]], ops[g["b"]], c, g["trans_a"], g["trans_b"],
+                                  check=not steps) for g, c in zip(gemms, outs)])
+    if not steps:
+        raise ValueError(f"mlp_gemm_floor: {len(tx)} training images make no batch")
+
+    def epoch() -> None:
+        for step in steps:
+            for call in step:
+                call()
+
+    epoch()  # warm: OpenBLAS's threads and buffers, the batches in memory
+    alone = []
+    for i, g in enumerate(gemms):  # each GEMM over the epoch's steps, for the breakdown
+        t = time.perf_counter()
+        for step in steps:
+            step[i]()
+        dt = (time.perf_counter() - t) / len(steps)
+        alone.append({**g, "s": dt, "GFLOPs": g["flop"] / dt / 1e9})
+    return epoch, {"sgemm_library": path, "floor_gemms": alone,
+                   "gemm_flop_per_epoch": len(steps) * sum(g["flop"] for g in gemms)}
 
 
 class Model(Protocol):

@@ -20,7 +20,7 @@ import theanine  # noqa: E402
 import theanine.tensor as T  # noqa: E402
 
 from peers import Ctx, Task, Unsupported  # noqa: E402
-from peers.common import system_openblas  # noqa: E402
+from peers.common import mlp_gemm_floor, system_openblas  # noqa: E402
 from peers.theano_api import find, manual_softmax, tasks  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,8 +93,22 @@ def overhead_cpp(ctx: Ctx) -> Task:
     return Task(run=run, repeat=False)
 
 
+def with_gemm_floor(epoch_task):
+    """The MLP epoch task, with the epoch's GEMMs alone through direct cblas_sgemm
+    (mlp_gemm_floor) as its reference: timed right after each epoch, in this
+    process at its thread count (workloads' mlp_floor)."""
+    def make(ctx: Ctx) -> Task:
+        task = epoch_task(ctx)
+        tx = ctx.data.split(ctx.mode.mlp_train, ctx.mode.mlp_test)[0]
+        task.reference, floor_info = mlp_gemm_floor(tx)
+        task.info.update(floor_info)
+        return task
+    return make
+
+
 _softmax = find("theanine.tensor.nnet", "softmax")
 
 TASKS = {**tasks(theanine, T, {}, _softmax or manual_softmax(T), _conv_ops,
                  no_optimization="NO_OPTIMIZATION", reference_mode="REFERENCE"),
          "overhead_cpp": overhead_cpp}
+TASKS["mlp_epoch"] = with_gemm_floor(TASKS["mlp_epoch"])

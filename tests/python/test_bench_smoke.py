@@ -1,6 +1,7 @@
 """Smoke test of the benchmark suite (bench/): its quick mode with theanine and
-NumPy only, checked for the structure of its JSON and Markdown and for figures
-that agree with their own samples, so that the suite cannot rot."""
+NumPy only (and the training epochs against PyTorch where it imports), checked
+for the structure of its JSON and Markdown and for figures that agree with their
+own samples, so that the suite cannot rot."""
 import importlib.util
 import json
 import statistics
@@ -13,8 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 
-from peers import PEERS, Unsupported  # noqa: E402
-from workloads import BENCHMARKS, BY_ID, MODES  # noqa: E402
+from peers import BY_KEY, PEERS, Unsupported  # noqa: E402
+from workloads import BENCHMARKS, BY_ID, EPOCH_THREADS, MODES, batches  # noqa: E402
 
 QUICK = MODES["quick"]
 
@@ -31,15 +32,26 @@ def theanine_has_conv() -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--peers", "theanine,numpy",
-         "--out", str(out)], capture_output=True, text=True, timeout=600)
+def quick_run(out: Path, *args: str):
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick",
+                           "--out", str(out), *args], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads((out / "results-quick.json").read_text())
     return doc, (out / "results-quick.md").read_text(), out
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return quick_run(tmp_path_factory.mktemp("bench"), "--peers", "theanine,numpy")
+
+
+@pytest.fixture(scope="module")
+def torch_run(tmp_path_factory):
+    """The training epochs against PyTorch (and their floor), where torch imports."""
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed: the PyTorch comparison is skipped")
+    return quick_run(tmp_path_factory.mktemp("bench-torch"), "--peers", "theanine,torch",
+                     "--only", "mlp_floor,cnn_epoch")
 
 
 def by_id(doc):
@@ -98,7 +110,7 @@ def test_every_benchmark_has_a_theanine_figure(run):
 
 def test_numpy_runs_everything_but_compiling(run):
     doc, _, _ = run
-    theanine_only = {"mlp_optimize", "elemwise_reference", "overhead_cpp"}
+    theanine_only = {"mlp_optimize", "elemwise_reference", "overhead_cpp", "mlp_floor"}
     for b in doc["benchmarks"]:
         r = b["results"]["numpy"]
         if b["id"].startswith("mlp_compile") or b["id"] in theanine_only:
@@ -138,15 +150,80 @@ def test_targets_are_judged_on_their_figures(run):
         if r["status"] != "ok":
             continue
         t = r["target"]
+        row = next(line for line in md.splitlines() if line.startswith(f"| {b['id']} |"))
+        if bench.target.peer:  # PyTorch did not run: no ratio to judge, and why
+            assert t["value"] is None and t["met"] is None and "PyTorch skipped" in t["why"]
+            assert row.rstrip(" |").endswith(f"no figure ({t['why']})"), row
+            continue
         want = (r["display"]["median"] if bench.target.figure == "median"
                 else r[bench.target.figure]["median"])
         assert t["value"] == pytest.approx(want)
         assert t["met"] is bench.target.met(want)
-        row = next(line for line in md.splitlines() if line.startswith(f"| {b['id']} |"))
         assert row.rstrip(" |").endswith("not met" if not t["met"] else "| met"), row
         judged += 1
-    assert judged >= 6  # compile cold/disk, optimize, overhead, elemwise, gemm
+    assert judged >= 7  # compile cold/disk, optimize, overhead, elemwise, gemm, mlp_floor
     assert "## theanine against its targets" in md
+
+
+def config_threads(doc: dict, bench_id: str, key: str) -> int:
+    label = by_id(doc)[bench_id]["results"][key]["config"]
+    return next(c.threads for c in BY_KEY[key].configs if c.label == label)
+
+
+def test_epochs_run_every_peer_at_the_same_thread_count(run):
+    doc, _, _ = run
+    for bench_id in ("mlp_epoch", "cnn_epoch", "mlp_accuracy"):
+        for key in ("theanine", "numpy"):
+            assert config_threads(doc, bench_id, key) == EPOCH_THREADS
+    assert config_threads(doc, "overhead", "theanine") == BY_KEY["theanine"].configs[0].threads
+
+
+# One MLP step's GEMM FLOPs, counted by hand: batch 128, 784-392-196-10.
+# Forward: X@W1, H1@W2, H2@W3; backward: the three weight gradients H^T@dZ (the
+# same FLOPs as the forward ones) and dZ3@W3^T, dZ2@W2^T (none for the input).
+STEP_FLOP = (2 * 128 * (784 * 392 + 392 * 196 + 196 * 10) * 2
+             + 2 * 128 * (196 * 10 + 392 * 196))
+
+
+def test_mlp_floor_is_the_epoch_over_its_gemms_timed_beside_it(run):
+    doc, md, _ = run
+    b = by_id(doc)
+    floor, epoch = b["mlp_floor"]["results"]["theanine"], b["mlp_epoch"]["results"]["theanine"]
+    assert STEP_FLOP == 217_864_192
+    assert floor["gemm_flop_per_epoch"] == len(batches(QUICK.mlp_train)) * STEP_FLOP
+    assert len(floor["floor_gemms"]) == 8
+    assert sum(g["flop"] for g in floor["floor_gemms"]) == STEP_FLOP
+    assert floor["samples"] == epoch["reference_samples"]
+    assert floor["epoch_samples"] == epoch["samples"] and floor["config"] == epoch["config"]
+    pairs = [e / f for e, f in zip(epoch["samples"], floor["samples"])]
+    assert floor["over_floor"]["median"] == pytest.approx(statistics.median(pairs))
+    assert floor["floor_GFLOPs"]["median"] == pytest.approx(
+        floor["gemm_flop_per_epoch"] / statistics.median(floor["samples"]) / 1e9)
+    assert floor["target"]["value"] == floor["over_floor"]["median"]
+    assert floor["target"]["met"] is (floor["over_floor"]["median"] <= 1.5)
+    lib = floor["sgemm_library"]  # the same system OpenBLAS as the gemm row's
+    assert lib == b["gemm"]["results"]["theanine"]["sgemm_library"]
+    assert b["mlp_floor"]["results"]["numpy"]["status"] == "unsupported"
+    assert "| mlp_floor |" in md
+
+
+def test_epochs_against_pytorch_at_the_same_thread_count(torch_run):
+    doc, md, _ = torch_run
+    b = by_id(doc)
+    assert set(b) == {"mlp_epoch", "mlp_floor", "cnn_epoch"}  # mlp_floor needs mlp_epoch
+    for bench_id, bound in (("mlp_epoch", 0.7), ("cnn_epoch", 1.0)):
+        ours, theirs = b[bench_id]["results"]["theanine"], b[bench_id]["results"]["torch"]
+        assert ours["status"] == theirs["status"] == "ok", (ours, theirs)
+        for key in ("theanine", "torch"):
+            assert config_threads(doc, bench_id, key) == EPOCH_THREADS
+        pairs = [a / c for a, c in zip(ours["samples"], theirs["samples"])]
+        t = ours["target"]
+        assert t["value"] == pytest.approx(statistics.median(pairs))
+        assert t["value"] == pytest.approx(theirs["ratio"]["median"])
+        assert t["met"] is (t["value"] <= bound)
+        row = next(line for line in md.splitlines() if line.startswith(f"| {bench_id} |"))
+        assert f"| {t['value']:.2f}× | ≤ {bound:g}× PyTorch | " in row, row
+        assert row.rstrip(" |").endswith("not met" if not t["met"] else "| met"), row
 
 
 def test_optimize_time_is_the_difference_of_the_build_medians(run):

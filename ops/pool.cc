@@ -2,7 +2,6 @@
 // kernels run plane by plane (a plane is one (rows, cols) slice of the input),
 // the planes split over threads; each window's bounds along each axis are
 // computed once per call.
-#include "ops/op_util.h"
 #include "ops/pool.h"
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <memory>
 
 #include "ops/conv_parallel.h"
+#include "ops/op_util.h"
 #include "ops/shape_ops.h"
 #include "runtime/error.h"
 

@@ -17,5 +17,5 @@ void bind_conv(pybind11::module_& m);       // bind_conv.cc: conv2d, pooling, ba
 void bind_random(pybind11::module_& m);     // bind_random.cc: random streams
 void bind_updates(pybind11::module_& m);    // bind_updates.cc: optimizer update rules
 void bind_backend(pybind11::module_& m);    // bind_backend.cc: compiled backends, caches
-void bind_cuda(pybind11::module_& m);       // bind_cuda.cc: CUDA device and NVRTC presence
+void bind_cuda(pybind11::module_& m);  // bind_cuda.cc: CUDA device and NVRTC presence
 }  // namespace theanine::py

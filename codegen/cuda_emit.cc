@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "codegen/disk_cache.h"
+#include "codegen/scalar_walk.h"
 #include "ops/scalar_op_table.h"
 #include "runtime/error.h"
 
@@ -274,6 +275,17 @@ std::string literal(const ScalarConstant& c) {
                      : typed_literal(0, c.value.item_int(), d);
 }
 
+// The value spellings spell_scalar_graph asks for.
+struct CudaSpelling {
+  std::string cast(const std::string& v, DType from, DType to) const {
+    return theanine::cast(v, from, to);
+  }
+  std::string to_compute(const std::string& v, DType d) const {
+    return theanine::to_compute(v, d);
+  }
+  std::string literal(const ScalarConstant& c) const { return theanine::literal(c); }
+};
+
 // ---- the CUDA column of the scalar-op table ------------------------------------
 
 // Operands arrive in the compute representation; `ft` is the float type name
@@ -522,50 +534,27 @@ struct KernelWriter {
       line(indent, std::string("const ") + ctype(dtype(k)) + " " + in_val[k] + " = " +
                        ptr(k) + "[o" + std::to_string(k) + "];");
     }
-    std::vector<std::string> node_val(g.nodes.size());
-    auto value_of = [&](const ScalarRef& r, DType& dt) -> std::string {
-      switch (r.kind) {
-        case ScalarRef::Kind::Input:
-          dt = g.inputs[r.index];
-          return in_val[r.index];
-        case ScalarRef::Kind::Node:
-          dt = g.nodes[r.index].dtypes.output;
-          return node_val[r.index];
-        case ScalarRef::Kind::Constant:
-          dt = g.constants[r.index].value.dtype();
-          return literal(g.constants[r.index]);
-      }
-      return "";
-    };
-    for (size_t n = 0; n < g.nodes.size(); ++n) {
-      const ScalarNode& node = g.nodes[n];
-      const ScalarOp& sop = scalar_op(node.op);
-      const DType operand = node.dtypes.operand;
-      // As the LLVM emitter: operands straight from their own dtype, floats
-      // rounded to the operand dtype first, switch's condition as a truth value.
-      std::vector<std::string> a;
-      for (size_t i = 0; i < node.args.size(); ++i) {
-        DType dt = operand;
-        std::string v = value_of(node.args[i], dt);
-        if (sop.rule == TypeRule::kBranches && i == 0) {
-          v = cast(v, dt, DType::Bool);
-          dt = DType::Bool;
-        }
-        a.push_back(paren(is_float(operand) ? cast(v, dt, operand) : to_compute(v, dt)));
-      }
-      CudaComputeClass cls = is_float(operand) ? CudaComputeClass::Float
-                             : (is_bool(operand) && sop.eval_bool)
-                                 ? CudaComputeClass::Bool
-                                 : CudaComputeClass::Int;
-      const SpellFn* fn = spelling_of(sop, cls);
-      if (!fn)
-        throw ValueError(std::string("the CUDA emitter has no spelling of '") + sop.name +
-                         "' for " + dtype_name(operand) + " operands");
-      std::string res = (*fn)(a, is_float(operand) ? ctype(operand) : nullptr);
-      node_val[n] = "v" + std::to_string(n);
-      line(indent, std::string("const ") + ctype(node.dtypes.output) + " " + node_val[n] +
-                       " = " + from_compute(res, operand, node.dtypes.output) + ";");
-    }
+    CudaSpelling spelling;
+    const std::vector<std::string> node_val = spell_scalar_graph(
+        g, in_val, spelling,
+        [&](size_t n, const ScalarNode& node, const ScalarOp& sop,
+            std::vector<std::string> a) {
+          const DType operand = node.dtypes.operand;
+          for (std::string& v : a) v = paren(v);
+          CudaComputeClass cls = is_float(operand) ? CudaComputeClass::Float
+                                 : (is_bool(operand) && sop.eval_bool)
+                                     ? CudaComputeClass::Bool
+                                     : CudaComputeClass::Int;
+          const SpellFn* fn = spelling_of(sop, cls);
+          if (!fn)
+            throw ValueError(std::string("the CUDA emitter has no spelling of '") +
+                             sop.name + "' for " + dtype_name(operand) + " operands");
+          std::string res = (*fn)(a, is_float(operand) ? ctype(operand) : nullptr);
+          std::string var = "v" + std::to_string(n);
+          line(indent, std::string("const ") + ctype(node.dtypes.output) + " " + var +
+                           " = " + from_compute(res, operand, node.dtypes.output) + ";");
+          return var;
+        });
     std::vector<std::string> outs;
     for (int o : g.outputs) outs.push_back(node_val[o]);
     return outs;

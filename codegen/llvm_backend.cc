@@ -1,12 +1,12 @@
 #include "codegen/llvm_backend.h"
 
 #include <chrono>
-#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "codegen/cuda_check.h"
+#include "codegen/disk_cache.h"
 #include "codegen/llvm_emit.h"
 #include "runtime/error.h"
 
@@ -21,14 +21,7 @@ namespace {
 // A deterministic symbol per spec: the same kernels give the same module text
 // in every process, which is what the disk cache keys on.
 std::string symbol_of(const std::string& key) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
-  uint64_t h2 = 0x9e3779b97f4a7c15ull;
-  for (unsigned char c : key) h2 = (h2 ^ c) * 0x100000001b3ull + (h2 >> 29);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "th_k%016llx%08llx", static_cast<unsigned long long>(h),
-                static_cast<unsigned long long>(h2 & 0xffffffffull));
-  return buf;
+  return "th_k" + sha256_hex(key).substr(0, 24);
 }
 
 struct KernelTable {

@@ -21,7 +21,7 @@ struct KernelCompileStats {
 };
 
 // Compiles every spec not yet in the process, in one module, and returns the
-// source run_kernel uses: it serves these specs and compiles any other layout
+// source run_kernels uses: it serves these specs and compiles any other layout
 // met at run time (once). Error when the build has no LLVM.
 KernelSource llvm_kernel_source(const std::vector<KernelSpec>& specs,
                                 KernelCompileStats* stats = nullptr);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "codegen/kernel_helpers.h"
+#include "codegen/scalar_walk.h"
 #include "ops/scalar_op_table.h"
 #include "runtime/error.h"
 
@@ -532,43 +533,13 @@ struct KernelWriter {
       std::string p = gep(k, off(k, d));
       in_val[k] = e.emit(std::string("load ") + ty(k) + ", ptr " + p);
     }
-    std::vector<std::string> node_val(g.nodes.size());
-    auto value_of = [&](const ScalarRef& r, DType& dt) -> std::string {
-      dt = DType::Float64;
-      switch (r.kind) {
-        case ScalarRef::Kind::Input:
-          dt = g.inputs[r.index];
-          return in_val[r.index];
-        case ScalarRef::Kind::Node:
-          dt = g.nodes[r.index].dtypes.output;
-          return node_val[r.index];
-        case ScalarRef::Kind::Constant:
-          dt = g.constants[r.index].value.dtype();
-          return e.literal(g.constants[r.index]);
-      }
-      return "";
-    };
-    for (size_t n = 0; n < g.nodes.size(); ++n) {
-      const ScalarNode& node = g.nodes[n];
-      const ScalarOp& sop = scalar_op(node.op);
-      // Operands reach the compute type as the reference's Elemwise kernel
-      // takes them: straight from their own dtype (an int8 operand compared
-      // with the literal 1000 sees 1000), floats rounded to float32 first when
-      // the op computes in float32, and switch's condition as a truth value.
-      std::vector<std::string> args;
-      const DType operand = node.dtypes.operand;
-      for (size_t a = 0; a < node.args.size(); ++a) {
-        DType dt = operand;
-        std::string v = value_of(node.args[a], dt);
-        if (sop.rule == TypeRule::kBranches && a == 0) {
-          v = e.cast(v, dt, DType::Bool);
-          dt = DType::Bool;
-        }
-        args.push_back(is_float(operand) ? e.cast(v, dt, operand) : e.to_compute(v, dt));
-      }
-      std::string res = e.op(sop, node, args, node.dtypes.operand);
-      node_val[n] = e.from_compute(res, node.dtypes.operand, node.dtypes.output);
-    }
+    const std::vector<std::string> node_val = spell_scalar_graph(
+        g, in_val, e,
+        [&](size_t, const ScalarNode& node, const ScalarOp& sop,
+            const std::vector<std::string>& args) {
+          std::string res = e.op(sop, node, args, node.dtypes.operand);
+          return e.from_compute(res, node.dtypes.operand, node.dtypes.output);
+        });
     if (spec.ir.reduce == KernelReduce::None) {
       for (int o = 0; o < static_cast<int>(g.outputs.size()); ++o) {
         std::string p = gep(nin + o, off(nin + o, d));

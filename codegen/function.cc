@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codegen/cuda_program.h"
 #include "codegen/kernel_lowering.h"
 #include "codegen/llvm_backend.h"
 #include "graph/fgraph.h"
@@ -12,6 +13,9 @@
 #include "passes/inplace.h"
 #include "passes/pipeline.h"
 #include "runtime/allocator.h"
+#include "runtime/cuda_array.h"
+#include "runtime/cuda_driver.h"
+#include "runtime/cuda_memory.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -23,6 +27,8 @@ struct Function::Impl {
   std::vector<Var> graph_outputs;   // outputs then update values, after givens
   std::vector<Var> update_targets;  // shared variables updated, in order
   std::optional<bool> allow_input_downcast;
+  DeviceKind device = DeviceKind::CPU;
+  bool outputs_on_device = false;
   Program program;
   // Slot layout: inputs first, then shared variables, constants, node outputs.
   std::vector<std::pair<int, std::shared_ptr<SharedStorage>>> shared_slots;
@@ -254,6 +260,20 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
 
   free = free_variables(impl->graph_outputs);
 
+  // Where it runs.
+  if (!opts.device.empty()) {
+    impl->device = parse_device(opts.device);
+  } else {
+    impl->device = default_device();
+    for (const Var& v : free)
+      if (v->is_shared() && on_device(v->shared->value)) impl->device = DeviceKind::CUDA;
+  }
+  const bool on_cuda = impl->device == DeviceKind::CUDA;
+  if (on_cuda && !cuda_available())
+    throw Error(pre + "compiling for device 'cuda', but CUDA is not available: " +
+                cuda_unavailable_reason());
+  impl->outputs_on_device = opts.outputs_on_device;
+
   // Slots and instructions.
   std::unordered_map<const Variable*, int> slot;
   int next = 0;
@@ -292,7 +312,7 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     first_node_slot = std::min(first_node_slot, slot[node->output_ptr(0)]);
 
   // Nodes that become compiled kernels, compiled together in one module.
-  const bool compiled = use_compiled_backend(opts.mode);
+  const bool compiled = on_cuda || use_compiled_backend(opts.mode);
   std::vector<std::optional<std::vector<KernelStep>>> kernels(order.size());
   std::vector<std::vector<KernelSpec>> predicted(order.size());
   KernelSource source;
@@ -307,7 +327,10 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
       predicted[k] = predicted_specs(*kernels[k], *order[k], same_as);
       batch.insert(batch.end(), predicted[k].begin(), predicted[k].end());
     }
-    source = llvm_kernel_source(batch, &impl->kernel_stats);
+    if (on_cuda)
+      prepare_cuda_kernels(batch, &impl->kernel_stats);
+    else
+      source = llvm_kernel_source(batch, &impl->kernel_stats);
   }
 
   for (size_t k = 0; k < order.size(); ++k) {
@@ -340,7 +363,10 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     // asks the source for another layout only when the arrays call for one.
     std::shared_ptr<const std::vector<KernelStep>> kernel;
     KernelSource kernel_source;
-    if (kernels[k]) {
+    CudaNodeRunner cuda_runner;
+    if (on_cuda) {
+      cuda_runner = cuda_node_runner(keep_node, kernels[k]);
+    } else if (kernels[k]) {
       kernel = std::make_shared<const std::vector<KernelStep>>(*kernels[k]);
       std::vector<std::pair<KernelLayout, KernelFn>> expected;
       for (const KernelSpec& spec : predicted[k])
@@ -352,15 +378,19 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
         return source(ir, layout, step);
       };
     }
-    ins.run = [keep_node, in_slots, out_slots, reuse, kernel,
-               kernel_source](std::vector<NDArray>& slots) {
+    // Device work is queued: a profiled CUDA function waits for each node so
+    // that its time is the node's own.
+    const Program* program = &impl->program;
+    ins.run = [keep_node, in_slots, out_slots, reuse, kernel, kernel_source, cuda_runner,
+               program](std::vector<NDArray>& slots) {
       std::vector<NDArray> offered;
       if (!reuse.empty()) {
         offered.resize(out_slots.size());
         for (const Overwrite& w : reuse) {
           const NDArray& a = slots[w.slot];
           if (a.defined() && a.buffer().use_count() == 1 &&
-              allocator_owns(a.buffer()->keepalive))
+              (allocator_owns(a.buffer()->keepalive) ||
+               (on_device(a) && cuda_allocator_owns(a.buffer()->keepalive))))
             offered[w.output] = a;
         }
       }
@@ -369,7 +399,11 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
       for (int s : in_slots) args.push_back(slots[s]);
       std::vector<NDArray> results;
       std::optional<std::vector<NDArray>> from_kernel;
-      if (kernel) from_kernel = run_kernels(*kernel, args, offered, kernel_source);
+      if (cuda_runner) {
+        from_kernel = cuda_runner(args, offered);
+        if (program->profile) cuda::synchronize();
+      } else if (kernel)
+        from_kernel = run_kernels(*kernel, args, offered, kernel_source);
       if (from_kernel)
         results = std::move(*from_kernel);
       else if (offered.empty() || !keep_node->op->perform_into(*keep_node, args, offered))
@@ -433,6 +467,9 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
   }
   for (auto& [s, storage] : f.shared_slots) slots[s] = storage->value;
   for (auto& [s, value] : f.constant_slots) slots[s] = value;
+  const bool on_cuda = f.device == DeviceKind::CUDA;
+  if (on_cuda)
+    for (size_t i = 0; i < f.inputs.size(); ++i) slots[i] = to_device(slots[i]);
 
   f.program.run(slots);
 
@@ -454,7 +491,11 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
     NDArray r = slots[f.output_slots[i]];
     bool dup = false;
     for (const NDArray& prev : results) dup |= r.shares_memory(prev);
-    if (dup || aliases_owned(r)) r = r.copy();
+    if (on_cuda && !f.outputs_on_device && on_device(r))
+      r = to_host(r);  // a fresh host array: aliases nothing
+    else if (dup || aliases_owned(r))
+      r = r.copy();
+    if (f.outputs_on_device && !on_device(r)) r = to_device(r);
     results.push_back(std::move(r));
   }
   // Atomic commit: every update value was computed from the old values above.
@@ -470,7 +511,12 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
     bool alias = aliases_owned(v, same_layout ? own : nullptr);
     for (const NDArray& r : results) alias |= v.shares_memory(r);
     for (const NDArray& prev : new_values) alias |= v.shares_memory(prev);
-    new_values.push_back(alias ? v.copy() : v);
+    // The variable stays where it lives.
+    if (on_device(old) != on_device(v))
+      v = on_device(old) ? to_device(v) : to_host(v);
+    else if (alias)
+      v = v.copy();
+    new_values.push_back(std::move(v));
   }
   for (size_t u = 0; u < new_values.size(); ++u)
     f.update_targets[u]->shared->value = std::move(new_values[u]);
@@ -495,6 +541,7 @@ std::vector<std::tuple<std::string, int64_t, double>> Function::profile() const 
 }
 
 const KernelCompileStats& Function::kernel_stats() const { return impl_->kernel_stats; }
+DeviceKind Function::device() const { return impl_->device; }
 
 std::string Function::debugprint() const {
   std::string text = theanine::debugprint(impl_->graph_outputs);

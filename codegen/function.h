@@ -60,6 +60,14 @@ struct FunctionOptions {
   // Leave out the default updates of shared variables the graph reads
   // (Theano's no_default_updates=True).
   bool no_default_updates = false;
+  // Where the function runs: "cpu", "cuda", or "" for the CUDA device when
+  // default_device() is CUDA (Theano's device flag) or a shared variable the
+  // graph reads lives there, else the CPU. A CUDA function copies NumPy/host
+  // arguments to the device, keeps intermediates there, and gives outputs
+  // back on the host unless `outputs_on_device`. Error when CUDA is asked for
+  // and not available.
+  std::string device;
+  bool outputs_on_device = false;
 };
 
 // One call argument; `weak` marks a value that came from a Python number,
@@ -89,6 +97,8 @@ class Function {
   std::vector<std::tuple<std::string, int64_t, double>> profile() const;
   // What compiling the function's kernels took (all zero on the reference path).
   const KernelCompileStats& kernel_stats() const;
+  // Where the function runs (FunctionOptions::device, resolved).
+  DeviceKind device() const;
 
   struct Impl;
   explicit Function(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -325,10 +325,17 @@ KernelSpec spec_for_shapes(const KernelNode& k, std::vector<std::vector<int64_t>
   return KernelSpec{k.ir, predict_layout(domain, shapes, mask, sa)};
 }
 
+NDArray divide_on_host(const NDArray& acc, int64_t count) {
+  NDArray result = acc.dtype() == DType::Float64 ? acc : acc.astype(DType::Float64);
+  double* p = result.data<double>();
+  for (int64_t i = 0, n = result.size(); i < n; ++i) p[i] /= static_cast<double>(count);
+  return result;
+}
+
 std::optional<std::vector<NDArray>> run_one(const KernelNode& k,
                                             const std::vector<NDArray>& inputs,
                                             const std::vector<NDArray>& offered,
-                                            const KernelSource& source, size_t step) {
+                                            const KernelTarget& target, size_t step) {
   const int nin = k.ir.num_inputs();
   if (static_cast<int>(inputs.size()) != nin) return std::nullopt;
   int rank = 0;
@@ -366,11 +373,11 @@ std::optional<std::vector<NDArray>> run_one(const KernelNode& k,
           offered[o].is_contiguous())
         out = offered[o];
       else
-        out = NDArray::empty(d, domain);
+        out = target.empty(d, domain);
       operands.push_back(out);
       outs.push_back(out);
     }
-    launch(k, domain, operands, 0, source, step);
+    target.launch(k, domain, operands, 0, step);
     return outs;
   }
 
@@ -384,23 +391,22 @@ std::optional<std::vector<NDArray>> run_one(const KernelNode& k,
       final_shape.push_back(domain[d]);
     }
   }
-  NDArray acc = NDArray::empty(k.ir.acc_dtype, kept);
-  fill_identity(acc, k.ir.is_arg() ? KernelReduce::Sum : k.ir.reduce);
+  NDArray acc = target.empty(k.ir.acc_dtype, kept);
+  if (target.accumulators_start_at_identity)
+    fill_identity(acc, k.ir.is_arg() ? KernelReduce::Sum : k.ir.reduce);
   operands.push_back(acc);
   if (k.ir.is_arg()) {
-    NDArray best = NDArray::empty(k.ir.operand_dtype(nin + 1), kept);
-    fill_identity(best, k.ir.reduce);
+    NDArray best = target.empty(k.ir.operand_dtype(nin + 1), kept);
+    if (target.accumulators_start_at_identity) fill_identity(best, k.ir.reduce);
     operands.push_back(best);
   }
-  launch(k, domain, operands, mask, source, step);
+  target.launch(k, domain, operands, mask, step);
   NDArray result = acc;
   if (k.mean) {
     int64_t count = 1;
     for (int d = 0; d < rank; ++d)
       if ((mask >> d) & 1u) count *= domain[d];
-    result = acc.dtype() == DType::Float64 ? acc : acc.astype(DType::Float64);
-    double* p = result.data<double>();
-    for (int64_t i = 0, n = result.size(); i < n; ++i) p[i] /= static_cast<double>(count);
+    result = target.divide(acc, count);
   }
   if (result.dtype() != k.out_dtype) result = result.astype(k.out_dtype);
   return std::vector<NDArray>{result.reshape(final_shape)};
@@ -496,6 +502,26 @@ std::optional<std::vector<KernelStep>> softmax_kernels(const Apply& node) {
 
 }  // namespace
 
+KernelNode cast_kernel(DType from, DType to) {
+  KernelNode k;
+  ScalarGraph& g = k.ir.body;
+  g.inputs = {from};
+  ScalarNode n;
+  n.op = scalar_op("cast").id;
+  n.cast_to = to;
+  n.args = {ScalarRef{ScalarRef::Kind::Input, 0}};
+  n.dtypes = resolve_dtypes(scalar_op(n.op), from, to);
+  g.nodes.push_back(n);
+  g.outputs = {0};
+  return k;
+}
+
+std::optional<KernelNode> reduce_kernel(DType in, ReduceKind kind,
+                                        const std::vector<int>& axes, bool keepdims,
+                                        DType out) {
+  return reduction(identity_body(in), kind, axes, keepdims, out);
+}
+
 std::optional<std::vector<KernelStep>> lower_to_kernels(const Apply& node) {
   if (auto k = single_kernel(node)) {
     std::vector<int> args(node.inputs.size());
@@ -526,7 +552,21 @@ std::optional<std::vector<NDArray>> run_kernels(const std::vector<KernelStep>& s
                                                 const std::vector<NDArray>& inputs,
                                                 const std::vector<NDArray>& offered,
                                                 const KernelSource& source) {
-  if (steps.size() == 1) return run_one(steps[0].kernel, inputs, offered, source, 0);
+  KernelTarget host;
+  host.empty = &NDArray::empty;
+  host.launch = [&source](const KernelNode& k, const std::vector<int64_t>& domain,
+                          std::vector<NDArray>& operands, uint32_t mask, size_t step) {
+    launch(k, domain, operands, mask, source, step);
+  };
+  host.divide = &divide_on_host;
+  return run_kernels_on(steps, inputs, offered, host);
+}
+
+std::optional<std::vector<NDArray>> run_kernels_on(const std::vector<KernelStep>& steps,
+                                                   const std::vector<NDArray>& inputs,
+                                                   const std::vector<NDArray>& offered,
+                                                   const KernelTarget& target) {
+  if (steps.size() == 1) return run_one(steps[0].kernel, inputs, offered, target, 0);
   std::vector<NDArray> values = inputs;
   for (size_t i = 0; i < steps.size(); ++i) {
     std::vector<NDArray> args;
@@ -536,7 +576,7 @@ std::optional<std::vector<NDArray>> run_kernels(const std::vector<KernelStep>& s
     }
     const bool last = i + 1 == steps.size();
     auto out = run_one(steps[i].kernel, args, last ? offered : std::vector<NDArray>{},
-                       source, i);
+                       target, i);
     if (!out) return std::nullopt;
     if (last) return out;
     values.push_back(out->at(0));

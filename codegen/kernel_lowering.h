@@ -11,6 +11,7 @@
 
 #include "codegen/kernel_ir.h"
 #include "graph/variable.h"
+#include "ops/reduce.h"
 
 namespace theanine {
 
@@ -38,6 +39,13 @@ struct KernelStep {
 // whose reference evaluation may throw, which compiled code cannot pass on).
 std::optional<std::vector<KernelStep>> lower_to_kernels(const Apply& node);
 
+// Building blocks for backends: an elementwise conversion, and a reduction
+// of one input (ops/reduce.h's kinds; nullopt where the kernels have none).
+KernelNode cast_kernel(DType from, DType to);
+std::optional<KernelNode> reduce_kernel(DType in, ReduceKind kind,
+                                        const std::vector<int>& axes, bool keepdims,
+                                        DType out);
+
 // The spec each step will see when the node's inputs are C-contiguous with
 // their static shapes and the last step's output k overwrites input
 // same_as[k] (-1: none).
@@ -59,5 +67,27 @@ std::optional<std::vector<NDArray>> run_kernels(const std::vector<KernelStep>& s
                                                 const std::vector<NDArray>& inputs,
                                                 const std::vector<NDArray>& offered,
                                                 const KernelSource& source);
+
+// Where run_kernels_on puts arrays and how one kernel runs there: run_kernels
+// is the host target (host arrays, a KernelSource's machine code on the thread
+// pool); codegen/cuda_program.cc has the device target (device arrays, CUDA
+// launches). The checks, output reuse, shapes and finishing are shared.
+struct KernelTarget {
+  NDArray (*empty)(DType dtype, const Shape& shape) = nullptr;
+  // Reductions: true when the kernels fold into their output, which must then
+  // start at the identity (the CPU kernels); false when they write it whole.
+  bool accumulators_start_at_identity = true;
+  // Runs step `step` of a node over `operands` (inputs broadcast to `domain`,
+  // then the outputs, allocated by `empty`).
+  std::function<void(const KernelNode& k, const std::vector<int64_t>& domain,
+                     std::vector<NDArray>& operands, uint32_t reduced_axes, size_t step)>
+      launch;
+  // A mean's last step: the accumulator divided by `count`, as float64.
+  std::function<NDArray(const NDArray& acc, int64_t count)> divide;
+};
+std::optional<std::vector<NDArray>> run_kernels_on(const std::vector<KernelStep>& steps,
+                                                   const std::vector<NDArray>& inputs,
+                                                   const std::vector<NDArray>& offered,
+                                                   const KernelTarget& target);
 
 }  // namespace theanine

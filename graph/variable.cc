@@ -3,6 +3,8 @@
 #include <typeinfo>
 
 #include "graph/op.h"
+#include "runtime/cuda_array.h"
+#include "runtime/cuda_driver.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -71,7 +73,10 @@ Var make_shared(NDArray value, TensorType type, std::string name, bool borrow,
   v->self = v;
   v->kind = Variable::Kind::Shared;
   v->shared = std::make_shared<SharedStorage>();
-  v->shared->value = borrow ? std::move(value) : value.copy();
+  if (default_device() == DeviceKind::CUDA)
+    v->shared->value = to_device(value);  // a copy whatever `borrow` says
+  else
+    v->shared->value = borrow ? std::move(value) : value.copy();
   v->name = std::move(name);
   v->loc = user_loc(loc);
   return Var(v);
@@ -79,7 +84,27 @@ Var make_shared(NDArray value, TensorType type, std::string name, bool borrow,
 
 NDArray get_value(const Var& s, bool borrow) {
   if (!s->is_shared()) throw TypeError(s->describe() + " is not a shared variable");
-  return borrow ? s->shared->value : s->shared->value.copy();
+  const NDArray& v = s->shared->value;
+  if (borrow) return v;
+  return on_device(v) ? to_host(v) : v.copy();
+}
+
+DeviceKind shared_device(const Var& s) {
+  if (!s->is_shared()) throw TypeError(s->describe() + " is not a shared variable");
+  return on_device(s->shared->value) ? DeviceKind::CUDA : DeviceKind::CPU;
+}
+
+void move_shared(const Var& s, DeviceKind device) {
+  if (!s->is_shared()) throw TypeError(s->describe() + " is not a shared variable");
+  NDArray& v = s->shared->value;
+  if (device == DeviceKind::CUDA && !on_device(v)) {
+    if (!cuda_available())
+      throw Error("cannot move " + s->describe() +
+                  " to device 'cuda': " + cuda_unavailable_reason());
+    v = to_device(v);
+  } else if (device == DeviceKind::CPU && on_device(v)) {
+    v = to_host(v);
+  }
 }
 
 void set_value(const Var& s, NDArray value, bool borrow) {
@@ -87,7 +112,15 @@ void set_value(const Var& s, NDArray value, bool borrow) {
   std::string why = s->type.mismatch(value);
   if (!why.empty())
     throw TypeError("set_value of " + s->describe() + ": value has " + why);
-  s->shared->value = borrow ? std::move(value) : value.copy();
+  // The variable stays where it lives.
+  if (on_device(s->shared->value))
+    s->shared->value = !on_device(value) ? to_device(value)
+                       : borrow          ? std::move(value)
+                                         : value.copy();
+  else if (on_device(value))
+    s->shared->value = to_host(value);
+  else
+    s->shared->value = borrow ? std::move(value) : value.copy();
 }
 
 Var Apply::output(int i) const {

@@ -99,9 +99,15 @@ Var make_shared(NDArray value, std::string name = "", bool borrow = false,
 Var make_shared(NDArray value, TensorType type, std::string name, bool borrow,
                 const Here& loc = Here::current());
 
-// Shared-variable value access with Theano's borrow semantics.
+// Shared-variable value access with Theano's borrow semantics. A variable on
+// the CUDA device gives a host copy, or its device array with `borrow`; a new
+// value goes where the variable lives.
 NDArray get_value(const Var& shared, bool borrow = false);
 void set_value(const Var& shared, NDArray value, bool borrow = false);
+// Where a shared variable's value lives (make_shared puts it on
+// default_device(), runtime/cuda_array.h), and moving it.
+DeviceKind shared_device(const Var& shared);
+void move_shared(const Var& shared, DeviceKind device);
 
 class Apply : public std::enable_shared_from_this<Apply> {
  public:

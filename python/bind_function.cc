@@ -4,6 +4,7 @@
 #include "python/bindings.h"
 #include "python/convert.h"
 #include "runtime/allocator.h"
+#include "runtime/cuda_array.h"
 #include "runtime/error.h"
 #include "runtime/thread_pool.h"
 
@@ -47,7 +48,7 @@ pyb::list call_converted(const Function& f, const std::vector<std::optional<Arg>
     results = f.call(args);
   }
   pyb::list out;
-  for (const NDArray& r : results) out.append(numpy_from_ndarray(r));
+  for (const NDArray& r : results) out.append(object_from_ndarray(r));
   return out;
 }
 
@@ -105,6 +106,8 @@ void bind_function(pyb::module_& m) {
       .def_property_readonly("rewrite_stats", &Function::rewrite_stats)
       .def("set_profile", &Function::set_profile, pyb::arg("on"))
       .def("profile", &Function::profile)
+      .def_property_readonly("device",
+                             [](const Function& f) { return device_name(f.device()); })
       .def_property_readonly("kernel_stats", [](const Function& f) {
         const KernelCompileStats& s = f.kernel_stats();
         pyb::dict d;
@@ -143,7 +146,8 @@ void bind_function(pyb::module_& m) {
          const std::vector<std::pair<Var, Var>>& updates,
          const std::vector<std::pair<Var, Var>>& givens,
          const pyb::object& allow_input_downcast, const std::string& on_unused_input,
-         const std::string& name, const std::string& mode, bool no_default_updates) {
+         const std::string& name, const std::string& mode, bool no_default_updates,
+         const std::string& device, bool outputs_on_device) {
         std::vector<In> ins;
         for (auto& [v, n, value] : inputs) {
           std::optional<NDArray> def;
@@ -161,11 +165,14 @@ void bind_function(pyb::module_& m) {
         opts.name = name;
         opts.mode = mode;
         opts.no_default_updates = no_default_updates;
+        opts.device = device;
+        opts.outputs_on_device = outputs_on_device;
         return function(ins, outs, updates, opts);
       },
       pyb::arg("inputs"), pyb::arg("outputs"), pyb::arg("updates"), pyb::arg("givens"),
       pyb::arg("allow_input_downcast"), pyb::arg("on_unused_input"), pyb::arg("name"),
-      pyb::arg("mode"), pyb::arg("no_default_updates") = false);
+      pyb::arg("mode"), pyb::arg("no_default_updates") = false, pyb::arg("device") = "",
+      pyb::arg("outputs_on_device") = false);
 }
 
 }  // namespace theanine::py

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "ops/op_util.h"
+#include "runtime/cuda_array.h"
 #include "runtime/error.h"
 
 namespace theanine::py {
@@ -96,6 +97,7 @@ NDArray ndarray_from_numpy(const pyb::array& a, const std::string& what) {
 }
 
 NDArray ndarray_from_object(const pyb::handle& obj, const std::string& what) {
+  if (pyb::isinstance<DeviceArray>(obj)) return obj.cast<const DeviceArray&>().value;
   if (pyb::isinstance<pyb::array>(obj))
     return ndarray_from_numpy(obj.cast<pyb::array>(), what);
   pyb::object np = pyb::module_::import("numpy");
@@ -111,6 +113,7 @@ NDArray ndarray_from_object(const pyb::handle& obj, const std::string& what) {
 }
 
 pyb::array numpy_from_ndarray(const NDArray& a) {
+  if (on_device(a)) return numpy_from_ndarray(to_host(a));
   const size_t isz = itemsize(a.dtype());
   std::vector<ssize_t> shape(a.shape().begin(), a.shape().end());
   std::vector<ssize_t> strides;
@@ -119,6 +122,11 @@ pyb::array numpy_from_ndarray(const NDArray& a) {
   pyb::capsule base(holder,
                     [](void* p) { delete static_cast<std::shared_ptr<Buffer>*>(p); });
   return pyb::array(numpy_dtype(a.dtype()), shape, strides, a.raw(), base);
+}
+
+pyb::object object_from_ndarray(const NDArray& a) {
+  if (on_device(a)) return pyb::cast(DeviceArray{a});
+  return numpy_from_ndarray(a);
 }
 
 Var as_var(const pyb::handle& obj) {

@@ -24,8 +24,17 @@ DType dtype_from_numpy(const pyb::dtype& dt, const std::string& what);
 NDArray ndarray_from_numpy(const pyb::array& a, const std::string& what);
 // Converts any array-like (array, number, list) with NumPy's rules.
 NDArray ndarray_from_object(const pyb::handle& obj, const std::string& what);
-// A NumPy array viewing the same memory (the buffer stays alive with it).
+// A NumPy array viewing the same memory (the buffer stays alive with it); a
+// device array is copied to the host first.
 pyb::array numpy_from_ndarray(const NDArray& a);
+
+// An array in CUDA device memory, as Python sees it (theanine.DeviceArray):
+// function outputs kept on the device, accepted back as function arguments.
+struct DeviceArray {
+  NDArray value;
+};
+// A DeviceArray for a device array, else a NumPy array.
+pyb::object object_from_ndarray(const NDArray& a);
 
 // A Variable from a Variable, array-like or number (see above); TypeError if
 // none of these.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "runtime/allocator.h"
+#include "runtime/cuda_array.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -121,6 +122,7 @@ int64_t flat_to_offset(const Shape& shape, const Shape& strides, int64_t flat) {
 }  // namespace
 
 double NDArray::item_double(int64_t flat) const {
+  if (on_device(*this)) return to_host(*this).item_double(flat);
   int64_t off = flat_to_offset(shape_, strides_, flat);
   return dispatch_dtype(dtype_, [&](auto t) -> double {
     using T = decltype(t);
@@ -129,6 +131,7 @@ double NDArray::item_double(int64_t flat) const {
 }
 
 int64_t NDArray::item_int(int64_t flat) const {
+  if (on_device(*this)) return to_host(*this).item_int(flat);
   int64_t off = flat_to_offset(shape_, strides_, flat);
   return dispatch_dtype(dtype_, [&](auto t) -> int64_t {
     using T = decltype(t);
@@ -137,6 +140,9 @@ int64_t NDArray::item_int(int64_t flat) const {
 }
 
 void NDArray::set_item_double(int64_t flat, double v) {
+  if (on_device(*this))
+    throw Error(
+        "set_item_double on an array in device memory; copy it to the host first");
   int64_t off = flat_to_offset(shape_, strides_, flat);
   dispatch_dtype(dtype_, [&](auto t) {
     using T = decltype(t);
@@ -210,6 +216,8 @@ NDArray NDArray::reshape(const Shape& shape) const {
 }
 
 void NDArray::assign(const NDArray& src_in) {
+  if (on_device(*this)) return device_assign(*this, src_in);
+  if (on_device(src_in)) return assign(to_host(src_in));
   NDArray src = src_in.broadcast_to(shape_);
   if (ndim() == 0) {
     src = src.reshape({1});
@@ -243,6 +251,11 @@ NDArray NDArray::copy() const { return astype(dtype_); }
 NDArray NDArray::contiguous() const { return is_contiguous() ? *this : copy(); }
 
 NDArray NDArray::astype(DType dtype) const {
+  if (on_device(*this)) {
+    NDArray r = device_empty(dtype, shape_);
+    device_assign(r, *this);
+    return r;
+  }
   NDArray r = empty(dtype, shape_);
   if (dtype == dtype_ && is_contiguous()) {
     std::memcpy(r.raw(), raw(), nbytes());
@@ -253,6 +266,7 @@ NDArray NDArray::astype(DType dtype) const {
 }
 
 std::string NDArray::str() const {
+  if (on_device(*this)) return "cuda " + to_host(*this).str();
   std::ostringstream os;
   os << "array(" << dtype_name(dtype_) << ", shape=" << shape_str(shape_) << ", [";
   int64_t n = std::min<int64_t>(size(), 10);

@@ -28,11 +28,14 @@ from theanine import updates  # noqa: E402
 from theanine import sandbox  # noqa: E402
 from theanine import printing  # noqa: E402
 from theanine.printing import debugprint, pp  # noqa: E402
+from theanine._core import DeviceArray, to_device  # noqa: E402
+
+config._apply_device()  # THEANINE_FLAGS=device=cuda takes effect now that _core is in
 
 __version__ = "0.1.0"
 
 __all__ = [
     "config", "function", "updates", "sandbox", "grad", "gradient", "shared", "In", "Mode", "Out", "Function", "tensor", "printing",
     "debugprint", "pp", "TheanineError", "ShapeError", "MissingInputError",
-    "UnusedInputError",
+    "UnusedInputError", "DeviceArray", "to_device",
 ]

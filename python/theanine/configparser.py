@@ -14,7 +14,7 @@ class Config:
     def __init__(self) -> None:
         self._floatX = "float32"
         self._mode = "FAST_RUN"
-        self.device = "cpu"
+        self._device = "cpu"
         flags = os.environ.get("THEANINE_FLAGS", "")
         for item in filter(None, (s.strip() for s in flags.split(","))):
             if "=" not in item:
@@ -43,6 +43,29 @@ class Config:
         if value not in _MODES:
             raise ValueError(f"config.mode must be one of {_MODES}, got {value!r}")
         self._mode = value
+
+    @property
+    def device(self) -> str:
+        """Where new shared variables live and functions run: 'cpu' or 'cuda'
+        (Theano's device flag; 'gpu' and 'cuda0' are accepted for 'cuda')."""
+        return self._device
+
+    @device.setter
+    def device(self, value: str) -> None:
+        name = {"gpu": "cuda", "cuda0": "cuda", "gpu0": "cuda"}.get(value, value)
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"config.device must be 'cpu' or 'cuda', got {value!r}")
+        self._apply_device(name)
+        self._device = name
+
+    def _apply_device(self, name: str = "") -> None:
+        # Before theanine._core is imported (flags parsed at start-up), the
+        # package's __init__ calls this again once it is.
+        import sys
+
+        core = sys.modules.get("theanine._core")
+        if core is not None:
+            core.set_default_device(name or self._device)
 
     def __repr__(self) -> str:
         return f"Config(floatX={self.floatX!r}, mode={self.mode!r}, device={self.device!r})"

@@ -70,6 +70,11 @@ class Function:
     def _what(self) -> str:
         return f"function {self.name!r}" if self.name else "function"
 
+    @property
+    def device(self) -> str:
+        """Where the function runs: 'cpu' or 'cuda'."""
+        return self._core.device
+
     def debugprint(self) -> str:
         return self._core.debugprint()
 
@@ -141,12 +146,18 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
              givens: Union[None, Mapping, Iterable] = None, no_default_updates: bool = False,
              accept_inplace: bool = False, name: Optional[str] = None,
              rebuild_strict: bool = True, allow_input_downcast: Optional[bool] = None,
-             profile: Any = None, on_unused_input: Optional[str] = None) -> Function:
+             profile: Any = None, on_unused_input: Optional[str] = None,
+             device: Optional[str] = None, outputs_on_device: bool = False) -> Function:
     """Compiles `outputs` as a function of `inputs`, applying `updates` after each call.
 
     Mirrors theano.function: `outputs` may be a Variable (the call returns one
     array), a list (returns a list) or None; `updates` and `givens` are dicts or
     lists of pairs; `inputs` may hold Variables or In instances.
+
+    `device` ('cpu' or 'cuda') says where it runs; by default on the CUDA
+    device when ``config.device`` is 'cuda' or a shared variable it reads lives
+    there. A CUDA function takes NumPy arrays or DeviceArrays and returns NumPy
+    arrays, or DeviceArrays with `outputs_on_device=True`.
     """
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function(): inputs must be a list of Variables or In instances, "
@@ -173,7 +184,8 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
             raise TypeError(f"function(): output {i} is a {type(o).__name__}, not a Variable")
     core = _core.function(ins, outs, _pairs(updates, "updates"), _pairs(givens, "givens"),
                           allow_input_downcast, on_unused_input or "raise", name or "",
-                          _mode_name(mode), bool(no_default_updates))
+                          _mode_name(mode), bool(no_default_updates), device or "",
+                          bool(outputs_on_device))
     if profile:
         core.set_profile(True)
     return Function(core, [n for _, n, _ in ins], single)

@@ -14,6 +14,7 @@ def shared(
     borrow: bool = False,
     broadcastable: Optional[Sequence[bool]] = None,
     shape: Optional[Sequence[Optional[int]]] = None,
+    target: Optional[str] = None,
     **kwargs: Any,
 ) -> _core.Variable:
     """A shared variable holding `value` (copied unless `borrow=True`).
@@ -21,6 +22,8 @@ def shared(
     Python floats become float64 0-d values as in NumPy; pass a NumPy array of
     the dtype you want (e.g. ``np.asarray(0.1, dtype=config.floatX)``).
     `broadcastable` or `shape` fix dims statically (None = unknown).
+    `target` ('cpu' or 'cuda') says where the value lives; by default
+    ``config.device``. ``get_value()`` always gives a host (NumPy) copy.
     """
     if kwargs:
         raise TypeError(f"shared() got unexpected keyword arguments {sorted(kwargs)}")
@@ -31,4 +34,7 @@ def shared(
     static = shape if shape is not None else broadcastable
     if not isinstance(value, np.ndarray):
         value = np.asarray(value)
-    return _core.shared(value, name, borrow, None if static is None else list(static))
+    var = _core.shared(value, name, borrow, None if static is None else list(static))
+    if target is not None:
+        _core.move_shared(var, target)
+    return var

@@ -1,0 +1,118 @@
+"""Placement on the CUDA device from Python: config.device, shared(target=),
+function(device=, outputs_on_device=), DeviceArray. Each result is compared
+with the same function on the CPU. Skipped without a device unless
+THEANINE_REQUIRE_CUDA is set; CI runs this file on the software device of
+tests/cuda_emu (THEANINE_CUDA_EMULATOR)."""
+import os
+
+import numpy as np
+import pytest
+
+import theanine
+import theanine.tensor as T
+from theanine import _core
+
+HAVE_CUDA = _core.cuda_available()
+needs_cuda = pytest.mark.skipif(
+    not HAVE_CUDA and not os.environ.get("THEANINE_REQUIRE_CUDA"),
+    reason="no CUDA device: " + _core.cuda_unavailable_reason(),
+)
+
+
+@pytest.fixture
+def restore_device():
+    before = theanine.config.device
+    yield
+    theanine.config.device = before
+
+
+def both(inputs, outputs, args, **kw):
+    cpu = theanine.function(inputs, outputs, device="cpu", **kw)
+    gpu = theanine.function(inputs, outputs, device="cuda", **kw)
+    assert gpu.device == "cuda"
+    return cpu(*args), gpu(*args)
+
+
+@needs_cuda
+def test_elementwise_reduction_and_dot_match_the_cpu():
+    rng = np.random.default_rng(0)
+    x, w = T.fmatrix("x"), T.fmatrix("w")
+    xv = rng.normal(size=(17, 9)).astype(np.float32)
+    wv = rng.normal(size=(9, 4)).astype(np.float32)
+    outs = [T.tanh(T.dot(x, w)).sum(axis=0), T.nnet.softmax(T.dot(x, w)), (x * x).mean()]
+    want, got = both([x, w], outs, [xv, wv])
+    for g, c in zip(got, want):
+        assert isinstance(g, np.ndarray)
+        np.testing.assert_allclose(g, c, rtol=1e-5, atol=1e-6)
+
+
+@needs_cuda
+def test_config_device_places_shared_variables_and_functions(restore_device):
+    theanine.config.device = "cuda"
+    w = theanine.shared(np.ones((3, 2), np.float32), name="w")
+    assert _core.shared_device(w) == "cuda"
+    x = T.fmatrix("x")
+    f = theanine.function([x], T.dot(x, w), updates=[(w, w * 0.5)])
+    assert f.device == "cuda"
+    out = f(np.ones((1, 3), np.float32))
+    np.testing.assert_allclose(out, [[3, 3]])
+    np.testing.assert_allclose(w.get_value(), np.full((3, 2), 0.5))
+    assert isinstance(w.get_value(), np.ndarray)
+    cpu_w = theanine.shared(np.ones(2, np.float32), target="cpu")
+    assert _core.shared_device(cpu_w) == "cpu"
+
+
+@needs_cuda
+def test_training_on_the_device_follows_the_cpu_step_for_step():
+    rng = np.random.default_rng(1)
+    xv = rng.normal(size=(32, 10)).astype(np.float32)
+    yv = rng.integers(0, 3, 32).astype(np.int32)
+    w0 = (rng.normal(size=(10, 3)) * 0.1).astype(np.float32)
+
+    def build(target):
+        x, y = T.fmatrix("x"), T.ivector("y")
+        w = theanine.shared(w0, target=target)
+        b = theanine.shared(np.zeros(3, np.float32), target=target)
+        cost = T.mean(T.nnet.crossentropy_softmax(T.dot(x, w) + b, y))
+        updates = theanine.updates.momentum(cost, [w, b], 0.1, momentum=0.9)
+        return theanine.function([x, y], cost, updates=updates), w
+
+    f_cpu, w_cpu = build("cpu")
+    f_gpu, w_gpu = build("cuda")
+    assert f_gpu.device == "cuda"
+    for _ in range(4):
+        np.testing.assert_allclose(f_gpu(xv, yv), f_cpu(xv, yv), rtol=1e-5)
+    np.testing.assert_allclose(w_gpu.get_value(), w_cpu.get_value(), rtol=1e-5, atol=1e-6)
+
+
+@needs_cuda
+def test_outputs_on_device_are_device_arrays_that_go_back_in():
+    x = T.fvector("x")
+    f = theanine.function([x], x * 2, device="cuda", outputs_on_device=True)
+    r = f(np.arange(4, dtype=np.float32))
+    assert isinstance(r, theanine.DeviceArray)
+    assert r.shape == (4,) and r.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(r), [0, 2, 4, 6])
+    np.testing.assert_array_equal(f(r).get(), [0, 4, 8, 12])
+    d = theanine.to_device(np.ones(4, np.float32))
+    np.testing.assert_array_equal(f(d).get(), [2, 2, 2, 2])
+
+
+@needs_cuda
+def test_a_shape_error_on_the_device_names_the_shapes():
+    x, y = T.fvector("x"), T.fvector("y")
+    f = theanine.function([x, y], x + y, device="cuda")
+    with pytest.raises(Exception, match=r"\(3,\)"):
+        f(np.ones(3, np.float32), np.ones(2, np.float32))
+
+
+@pytest.mark.skipif(HAVE_CUDA, reason="a device is present")
+def test_asking_for_cuda_without_a_device_says_why(restore_device):
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        theanine.config.device = "cuda"
+    assert theanine.config.device == "cpu"
+    x = T.fvector("x")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        theanine.function([x], x * 2, device="cuda")
+    with pytest.raises(ValueError, match="config.device"):
+        theanine.config.device = "tpu"

@@ -223,7 +223,3 @@ const CudaOpEntry* find_cuda_op(const Apply& node) {
 }
 
 }  // namespace theanine
-// TEMP-WEAK-STUB
-namespace theanine {
-__attribute__((weak)) std::vector<CudaOpEntry> cuda_nn_ops() { return {}; }
-}  // namespace theanine

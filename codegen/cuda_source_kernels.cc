@@ -1,0 +1,149 @@
+#include "codegen/cuda_source_kernels.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unordered_set>
+
+#include "codegen/cuda_nvrtc.h"
+#include "codegen/disk_cache.h"
+#include "runtime/error.h"
+
+namespace theanine {
+
+namespace {
+
+// Loaded modules by the SHA-256 of their source, so that two module objects
+// with one source (or a module asked for from several threads) load once.
+struct LoadedModules {
+  std::mutex mu;
+  std::unordered_map<std::string, cuda::CUmodule> by_hash;
+};
+LoadedModules& loaded() {
+  static LoadedModules* m = new LoadedModules();  // outlives static destructors
+  return *m;
+}
+
+cuda::CUmodule load_module(const CudaSourceModule& m) {
+  const std::string hash = sha256_hex(m.source());
+  LoadedModules& l = loaded();
+  std::lock_guard<std::mutex> lock(l.mu);
+  auto it = l.by_hash.find(hash);
+  if (it != l.by_hash.end()) return it->second;
+  record_source_module_for_cuda_check(m);
+  const std::string what = "module " + m.name();
+  CudaImage image = compile_cuda(m.source(), what);
+  cuda::CUmodule module = nullptr;
+  cuda::check(cuda::driver().cuModuleLoadData(&module, image.bytes.data()),
+              "cuModuleLoadData", "loading " + what);
+  // Modules stay loaded for the process, as the functions taken from them.
+  l.by_hash.emplace(hash, module);
+  return module;
+}
+
+bool sync_each_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("THEANINE_CUDA_SYNC");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
+
+std::atomic<bool> g_warned{false};
+
+void warn_once(const std::string& what) {
+  if (!g_warned.exchange(true))
+    std::fprintf(stderr,
+                 "theanine: THEANINE_CUDA_CHECK_DIR: %s (further errors not shown)\n",
+                 what.c_str());
+}
+
+}  // namespace
+
+cuda::CUfunction CudaSourceModule::function(const std::string& symbol) const {
+  if (!cuda_available())
+    throw Error("CUDA is not available: " + cuda_unavailable_reason());
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = functions_.find(symbol);
+  if (it != functions_.end()) return it->second;
+  if (!module_) module_ = load_module(*this);
+  cuda::CUfunction fn = nullptr;
+  cuda::check(cuda::driver().cuModuleGetFunction(&fn, module_, symbol.c_str()),
+              "cuModuleGetFunction", "looking up " + symbol + " in module " + name_);
+  functions_.emplace(symbol, fn);
+  return fn;
+}
+
+void launch_cuda_source_kernel(const CudaSourceModule& module, const std::string& symbol,
+                               const CudaLaunchShape& shape, void** params) {
+  if (shape.grid == 0) return;
+  cuda::CUfunction fn = module.function(symbol);
+  const cuda::DriverApi& d = cuda::driver();
+  const std::string what = [&] {
+    return "launching " + symbol + " of module " + module.name() + " (" +
+           std::to_string(shape.grid) + " blocks of " + std::to_string(shape.block) + ")";
+  }();
+  cuda::check(d.cuLaunchKernel(fn, shape.grid, 1, 1, shape.block, 1, 1,
+                               shape.shared_bytes, cuda::stream(), params, nullptr),
+              "cuLaunchKernel", what);
+  if (sync_each_launch())
+    cuda::check(d.cuStreamSynchronize(cuda::stream()), "cuStreamSynchronize",
+                "running " + symbol + " of module " + module.name());
+}
+
+unsigned cuda_grid_for(int64_t n, unsigned block) {
+  if (n <= 0) return 0;
+  // Several waves of blocks on every multiprocessor; the loops stride over the rest.
+  static const int64_t cap = [] {
+    const int sms = cuda_available() ? cuda::device_info().multiprocessors : 0;
+    return sms > 0 ? int64_t(sms) * 32 : int64_t(65535);
+  }();
+  return static_cast<unsigned>(std::min<int64_t>((n + block - 1) / block, cap));
+}
+
+void record_source_module_for_cuda_check(const CudaSourceModule& module) noexcept {
+  const char* dir = std::getenv("THEANINE_CUDA_CHECK_DIR");
+  if (!dir || !*dir) return;
+  try {
+    static std::mutex mu;
+    static std::unordered_set<std::string> done;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!done.insert(std::string(dir) + "\n" + module.name()).second) return;
+    }
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path folder(dir);
+    fs::create_directories(folder, ec);
+    const fs::path path = folder / (module.name() + ".cu");
+    // Through a temporary name and a rename: a reader, or another process
+    // writing the same module, never sees half a file.
+    fs::path tmp = path;
+    tmp += ".tmp" + std::to_string(::getpid());
+    bool ok = false;
+    {
+      std::ofstream f(tmp, std::ios::binary);
+      ok = f && f.write(module.source().data(),
+                        static_cast<std::streamsize>(module.source().size()));
+    }
+    if (ok) {
+      fs::rename(tmp, path, ec);
+      ok = !ec;
+    }
+    if (!ok) {
+      fs::remove(tmp, ec);
+      warn_once("cannot write " + path.string());
+    }
+  } catch (const std::exception& e) {
+    warn_once(e.what());
+  } catch (...) {
+    warn_once("unknown error");
+  }
+}
+
+}  // namespace theanine

@@ -61,6 +61,33 @@ Library open_library(const std::vector<std::string>& names) {
   return lib;
 }
 
+// THEANINE_CUDA_EMULATOR, when set: the one library all three tables come from.
+const char* emulator_path() {
+  const char* v = std::getenv("THEANINE_CUDA_EMULATOR");
+  return v && *v ? v : nullptr;
+}
+
+// The emulator when one is named, else the first of `names` (open_library);
+// `what` leads the error of a failed search ("NVRTC not found: ...").
+Library open_cuda_library(const std::vector<std::string>& names,
+                          const std::string& what) {
+  if (const char* emu = emulator_path()) {
+    Library lib;
+    if (void* h = dlopen(emu, RTLD_NOW | RTLD_LOCAL)) {
+      lib.handle = h;
+      lib.path = emu;
+    } else {
+      const char* e = dlerror();
+      lib.error = std::string("the CUDA emulator THEANINE_CUDA_EMULATOR=") + emu +
+                  " could not be opened: " + (e ? e : "dlopen failed");
+    }
+    return lib;
+  }
+  Library lib = open_library(names);
+  if (!lib.handle) lib.error = what + ": " + lib.error;
+  return lib;
+}
+
 // Fills `slot` with the first of `symbols` the library exports; false if none.
 template <class Fn>
 bool bind(const Library& lib, Fn& slot, std::initializer_list<const char*> symbols,
@@ -120,9 +147,9 @@ void load_driver() {
     g_driver_load.error = "the CUDA device is turned off by THEANINE_CUDA=0";
     return;
   }
-  Library lib = open_library({"libcuda.so.1", "libcuda.so"});
+  Library lib = open_cuda_library({"libcuda.so.1", "libcuda.so"}, "no NVIDIA driver");
   if (!lib.handle) {
-    g_driver_load.error = "no NVIDIA driver: " + lib.error;
+    g_driver_load.error = lib.error;
     return;
   }
   std::string missing;
@@ -149,6 +176,7 @@ void load_driver() {
   bind(lib, d.cuMemcpyDtoDAsync, {"cuMemcpyDtoDAsync_v2"}, missing);
   bind(lib, d.cuMemsetD8Async, {"cuMemsetD8Async"}, missing);
   bind(lib, d.cuStreamCreate, {"cuStreamCreate"}, missing);
+  bind(lib, d.cuStreamDestroy, {"cuStreamDestroy_v2"}, missing);
   bind(lib, d.cuStreamSynchronize, {"cuStreamSynchronize"}, missing);
   bind(lib, d.cuEventCreate, {"cuEventCreate"}, missing);
   bind(lib, d.cuEventRecord, {"cuEventRecord"}, missing);
@@ -163,6 +191,21 @@ void load_driver() {
   if (!missing.empty()) {
     g_driver_load.error = lib.path + " lacks " + missing + " (driver too old?)";
     return;
+  }
+  std::string optional;  // graphs: all six or none
+  bind(lib, d.cuStreamBeginCapture, {"cuStreamBeginCapture_v2"}, optional);
+  bind(lib, d.cuStreamEndCapture, {"cuStreamEndCapture"}, optional);
+  bind(lib, d.cuGraphInstantiate, {"cuGraphInstantiateWithFlags"}, optional);
+  bind(lib, d.cuGraphLaunch, {"cuGraphLaunch"}, optional);
+  bind(lib, d.cuGraphExecDestroy, {"cuGraphExecDestroy"}, optional);
+  bind(lib, d.cuGraphDestroy, {"cuGraphDestroy"}, optional);
+  if (!optional.empty()) {
+    d.cuStreamBeginCapture = nullptr;
+    d.cuStreamEndCapture = nullptr;
+    d.cuGraphInstantiate = nullptr;
+    d.cuGraphLaunch = nullptr;
+    d.cuGraphExecDestroy = nullptr;
+    d.cuGraphDestroy = nullptr;
   }
   g_driver_load.ok = true;
 }
@@ -222,9 +265,10 @@ void load_nvrtc() {
         "this build of theanine has CUDA turned off (THEANINE_WITH_CUDA=OFF)";
     return;
   }
-  Library lib = open_library({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"});
+  Library lib = open_cuda_library({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"},
+                                  "NVRTC not found");
   if (!lib.handle) {
-    g_nvrtc_load.error = "NVRTC not found: " + lib.error;
+    g_nvrtc_load.error = lib.error;
     return;
   }
   std::string missing;
@@ -260,9 +304,10 @@ void load_cublas() {
         "this build of theanine has CUDA turned off (THEANINE_WITH_CUDA=OFF)";
     return;
   }
-  Library lib = open_library({"libcublas.so.13", "libcublas.so.12", "libcublas.so"});
+  Library lib = open_cuda_library({"libcublas.so.13", "libcublas.so.12", "libcublas.so"},
+                                  "cuBLAS not found");
   if (!lib.handle) {
-    g_cublas_load.error = "cuBLAS not found: " + lib.error;
+    g_cublas_load.error = lib.error;
     return;
   }
   std::string missing;
@@ -278,6 +323,11 @@ void load_cublas() {
     g_cublas_load.error = lib.path + " lacks " + missing;
     return;
   }
+  std::string optional;  // each on its own
+  bind(lib, c.cublasSgemmStridedBatched, {"cublasSgemmStridedBatched"}, optional);
+  bind(lib, c.cublasDgemmStridedBatched, {"cublasDgemmStridedBatched"}, optional);
+  bind(lib, c.cublasSgemv, {"cublasSgemv_v2"}, optional);
+  bind(lib, c.cublasDgemv, {"cublasDgemv_v2"}, optional);
   g_cublas_load.ok = true;
 }
 
@@ -494,6 +544,10 @@ std::string cuda_unavailable_reason() {
 }
 
 bool nvrtc_available() { return cuda::nvrtc_ready(); }
+
+bool cuda_graphs_available() {
+  return cuda_available() && cuda::g_driver.cuStreamBeginCapture != nullptr;
+}
 
 std::string nvrtc_unavailable_reason() {
   return cuda::nvrtc_ready() ? "" : cuda::g_nvrtc_load.error;

@@ -15,6 +15,14 @@
 // plain .so name, each in the loader's path and then in $THEANINE_CUDA_HOME/lib64,
 // $CUDA_HOME/lib64, $CUDA_PATH/lib64, /usr/local/cuda/lib64 and
 // /usr/local/nvidia/lib64. THEANINE_CUDA=0 turns the device off (NVRTC stays).
+//
+// THEANINE_CUDA_EMULATOR=PATH fills all three tables from that one library
+// instead, without searching: the software device of tests/cuda_emu (host memory
+// for device memory, the CUDA C compiled by the host C++ compiler), so the whole
+// CUDA path runs where there is no GPU. The reasons below then name that path.
+//
+// A few entry points are optional, null where the library lacks them: graph
+// capture (cuda_graphs_available()) and cuBLAS's batched GEMM and GEMV.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +36,9 @@ std::string cuda_unavailable_reason();
 // True when libnvrtc is loaded (kernels can be compiled, with or without a GPU).
 bool nvrtc_available();
 std::string nvrtc_unavailable_reason();
+// True when cuda_available() and the driver has stream capture and graphs (the
+// DriverApi's graph entries are non-null).
+bool cuda_graphs_available();
 
 namespace cuda {
 
@@ -40,6 +51,8 @@ using CUmodule = struct CUmod_st*;
 using CUfunction = struct CUfunc_st*;
 using CUstream = struct CUstream_st*;
 using CUevent = struct CUevent_st*;
+using CUgraph = struct CUgraph_st*;
+using CUgraphExec = struct CUgraphExec_st*;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 1;
 constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
@@ -47,6 +60,9 @@ constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr unsigned CU_EVENT_DEFAULT = 0;
+constexpr int CU_STREAM_CAPTURE_MODE_GLOBAL = 0;
+constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 
 struct DriverApi {
   CUresult (*cuInit)(unsigned);
@@ -71,6 +87,7 @@ struct DriverApi {
   CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*cuMemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
   CUresult (*cuStreamCreate)(CUstream*, unsigned);
+  CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuEventCreate)(CUevent*, unsigned);
   CUresult (*cuEventRecord)(CUevent, CUstream);
@@ -82,6 +99,14 @@ struct DriverApi {
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void**, void**);
+  // Stream capture and graphs (CUDA 12+): all six, or all null. Work queued on a
+  // capturing stream is recorded, not run; cuGraphLaunch replays it.
+  CUresult (*cuStreamBeginCapture)(CUstream, int mode);  // CU_STREAM_CAPTURE_MODE_*
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph*);
+  CUresult (*cuGraphInstantiate)(CUgraphExec*, CUgraph, unsigned long long flags);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
 };
 
 // ---- NVRTC -----------------------------------------------------------------------
@@ -127,6 +152,22 @@ struct CublasApi {
                                 const float*, int, const float*, int, const float*,
                                 float*, int);
   cublasStatus_t (*cublasDgemm)(cublasHandle_t, int, int, int, int, int, const double*,
+                                const double*, int, const double*, int, const double*,
+                                double*, int);
+  // Optional (null where missing). Batches of GEMMs whose operands are
+  // `stride` elements apart, and y = alpha * op(A) x + beta * y.
+  cublasStatus_t (*cublasSgemmStridedBatched)(cublasHandle_t, int, int, int, int, int,
+                                              const float*, const float*, int, long long,
+                                              const float*, int, long long, const float*,
+                                              float*, int, long long, int);
+  cublasStatus_t (*cublasDgemmStridedBatched)(cublasHandle_t, int, int, int, int, int,
+                                              const double*, const double*, int,
+                                              long long, const double*, int, long long,
+                                              const double*, double*, int, long long,
+                                              int);
+  cublasStatus_t (*cublasSgemv)(cublasHandle_t, int, int, int, const float*, const float*,
+                                int, const float*, int, const float*, float*, int);
+  cublasStatus_t (*cublasDgemv)(cublasHandle_t, int, int, int, const double*,
                                 const double*, int, const double*, int, const double*,
                                 double*, int);
 };

@@ -11,6 +11,13 @@ export THEANINE_CUDA_CHECK_DIR="$PWD/build/cuda_kernels"
 rm -rf "$THEANINE_CUDA_CHECK_DIR"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 PYTHONPATH=python python3 -m pytest -q tests/python
+# The Python face of the CUDA device (placement, DeviceArray, training on the
+# device) on the software device of tests/cuda_emu, where no GPU is present.
+emu=build/tests/cuda_emu/libtheanine_cuda_emu.so
+if [ -f "$emu" ] && ! PYTHONPATH=python python3 -c 'import theanine, sys; sys.exit(not theanine._core.cuda_available())' 2>/dev/null; then
+  sh tests/cuda_emu/run_emulated.sh "$PWD/$emu" env PYTHONPATH=python \
+    python3 -m pytest -q tests/python/test_cuda_device.py
+fi
 status=0
 ./build/nvrtc_check "$THEANINE_CUDA_CHECK_DIR" --ptx || status=$?
 if [ "$status" = 2 ]; then

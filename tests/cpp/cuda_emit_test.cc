@@ -410,7 +410,10 @@ TEST(CudaGpu, SoftmaxStepsChainedOnTheDeviceMatchTheReferenceSoftmax) {
     KernelCase whole;
     whole.name = std::string("softmax ") + dtype_name(d);
     whole.domain = {64, 300};
-    expect_matches(whole, {values.back()}, {want}, {}, 8);
+    // The reference works in double; the steps round x - max to float32 before
+    // exp (up to ~33 ulp of the result) and sum a row in the kernel's order
+    // (float64: up to ~14 ulp), which no device avoids.
+    expect_matches(whole, {values.back()}, {want}, {}, d == DType::Float32 ? 64 : 32);
   }
 }
 

@@ -1,7 +1,8 @@
 // The CUDA runtime loaded by dlopen: absent libraries leave everything else
-// working with clear errors; where a GPU is present, device memory through the
-// caching allocator, copies (pinned staging for large ones), stream timing and
-// cuBLAS GEMM against a naive loop.
+// working with clear errors; where a GPU is present (or the emulator of
+// tests/cuda_emu stands in for one), device memory through the caching
+// allocator, copies (pinned staging for large ones), stream timing, cuBLAS GEMM
+// against a naive loop, and stream capture replayed as a graph.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -193,6 +194,68 @@ TEST(CudaGpuRuntime, GemmMatchesANaiveLoopForEveryTransposeAndBothFloatDtypes) {
   set_cuda_gemm_tf32(true);
   check_gemm<float>(DType::Float32, false, true, 2e-2);
   set_cuda_gemm_tf32(false);
+}
+
+TEST(CudaGpuRuntime, OptionalEntryPointsAreBoundWhereTheLibrariesHaveThem) {
+  SKIP_WITHOUT_GPU();
+  const cuda::DriverApi& d = cuda::driver();
+  // Graphs: all or nothing, and what cuda_graphs_available() says.
+  const bool graphs = d.cuStreamBeginCapture != nullptr;
+  EXPECT_EQ(graphs, cuda_graphs_available());
+  EXPECT_EQ(graphs, d.cuStreamEndCapture && d.cuGraphInstantiate && d.cuGraphLaunch &&
+                        d.cuGraphExecDestroy && d.cuGraphDestroy);
+  // CUDA 12 and later have them all (the versions theanine looks for).
+  EXPECT_TRUE(graphs);
+  const cuda::CublasApi& b = cuda::cublas();
+  EXPECT_NE(b.cublasSgemmStridedBatched, nullptr);
+  EXPECT_NE(b.cublasDgemmStridedBatched, nullptr);
+  EXPECT_NE(b.cublasSgemv, nullptr);
+  EXPECT_NE(b.cublasDgemv, nullptr);
+}
+
+TEST(CudaGpuRuntime, ACapturedStreamReplaysItsWorkAsAGraph) {
+  SKIP_WITHOUT_GPU();
+  if (!cuda_graphs_available()) GTEST_SKIP() << "this driver has no graphs";
+  const cuda::DriverApi& d = cuda::driver();
+  cuda::CUstream s = nullptr;
+  cuda::check(d.cuStreamCreate(&s, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+  const size_t n = 4096;
+  auto a = allocate_device(n), b = allocate_device(n);
+  cuda::memset_device(device_address(a), 0, n);
+  cuda::memset_device(device_address(b), 0, n);
+  cuda::synchronize();
+  // Captured, not run: a memset of a, then a copy of a into b.
+  cuda::check(d.cuStreamBeginCapture(s, cuda::CU_STREAM_CAPTURE_MODE_GLOBAL),
+              "cuStreamBeginCapture");
+  cuda::check(d.cuMemsetD8Async(device_address(a), 0x5a, n, s), "cuMemsetD8Async");
+  cuda::check(d.cuMemcpyDtoDAsync(device_address(b), device_address(a), n, s),
+              "cuMemcpyDtoDAsync");
+  cuda::CUgraph graph = nullptr;
+  cuda::check(d.cuStreamEndCapture(s, &graph), "cuStreamEndCapture");
+  std::vector<unsigned char> host(n, 1);
+  cuda::copy_to_host(host.data(), device_address(b), n);
+  EXPECT_EQ(host[0], 0);  // nothing ran yet
+  cuda::CUgraphExec exec = nullptr;
+  cuda::check(d.cuGraphInstantiate(&exec, graph, 0), "cuGraphInstantiate");
+  for (int round = 0; round < 2; ++round) {
+    cuda::memset_device(device_address(b), 0, n);
+    cuda::synchronize();
+    cuda::check(d.cuGraphLaunch(exec, s), "cuGraphLaunch");
+    cuda::check(d.cuStreamSynchronize(s), "cuStreamSynchronize");
+    cuda::copy_to_host(host.data(), device_address(b), n);
+    EXPECT_EQ(host[0], 0x5a) << round;
+    EXPECT_EQ(host[n - 1], 0x5a) << round;
+  }
+  // Waiting for a capturing stream is refused and breaks the capture.
+  cuda::check(d.cuStreamBeginCapture(s, cuda::CU_STREAM_CAPTURE_MODE_GLOBAL),
+              "cuStreamBeginCapture");
+  EXPECT_NE(d.cuStreamSynchronize(s), cuda::CUDA_SUCCESS);
+  cuda::CUgraph broken = nullptr;
+  EXPECT_NE(d.cuStreamEndCapture(s, &broken), cuda::CUDA_SUCCESS);
+  EXPECT_EQ(broken, nullptr);
+  EXPECT_EQ(d.cuGraphExecDestroy(exec), cuda::CUDA_SUCCESS);
+  EXPECT_EQ(d.cuGraphDestroy(graph), cuda::CUDA_SUCCESS);
+  EXPECT_EQ(d.cuStreamDestroy(s), cuda::CUDA_SUCCESS);
 }
 
 }  // namespace

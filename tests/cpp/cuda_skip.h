@@ -1,7 +1,8 @@
 #pragma once
 // Skips for the CUDA tests: without NVRTC or without a GPU the test is skipped
 // with the reason, unless THEANINE_REQUIRE_CUDA is set (scripts/gpu_check.sh sets
-// it on GPU machines), where a missing piece is a failure instead.
+// it on GPU machines, tests/cuda_emu/run_emulated.sh where the CUDA emulator
+// stands in for one), where a missing piece is a failure instead.
 #include <gtest/gtest.h>
 
 #include <cstdlib>

@@ -279,6 +279,8 @@ extern "C" __global__ void th_test_fill(float* out, float v, long long n) {
       {"th_no_such_kernel", "test_fill"});
   // An empty grid launches nothing, so it does not even look the kernel up.
   EXPECT_NO_THROW(launch_cuda_source(m, "th_no_such_kernel", {0, 32, 0}, p));
+  // Not a module CI's NVRTC pass should see.
+  testing::ScopedEnv no_check_dir("THEANINE_CUDA_CHECK_DIR", std::nullopt);
   static const CudaSourceModule bad("test_bad",
                                     "extern \"C\" __global__ void k() { nope; }");
   expect_error<Error>([&] { bad.function("k"); },

@@ -1,7 +1,8 @@
 """What mnist_mlp.py and mnist_cnn.py share: the command line, the data checks,
-weight initialization, saving and resuming (.npz), the progress bar, the training
-loop and the learning-curve PNG. A model is a Network: named shared parameters,
-its training-step cost and its prediction, built by the example script.
+weight initialization, the device (--device cpu|cuda), saving and resuming
+(.npz), the progress bar, the training loop and the learning-curve PNG. A model
+is a Network: named shared parameters, its training-step cost and its
+prediction, built by the example script.
 
 Saving policy: an existing --save or --plot file is never replaced unless
 --overwrite is given, or --save names the file --load resumes from (then both
@@ -47,6 +48,7 @@ OPTIMIZERS = {
 #: the rules that divide by a running gradient scale.
 DEFAULT_LR = {"rmsprop": 0.001, "adam": 0.001}
 BACKEND_MODES = {"llvm": "FAST_RUN", "reference": "REFERENCE"}
+DEVICES = ("cpu", "cuda")
 
 
 class UsageError(Exception):
@@ -70,6 +72,10 @@ def parse_args(prog: str, description: str, argv: Optional[Sequence[str]]) -> ar
     p.add_argument("--backend", choices=list(BACKEND_MODES), default="llvm",
                    help="llvm: compiled (the default mode); reference: the reference "
                         "interpreter (mode='REFERENCE')")
+    p.add_argument("--device", choices=list(DEVICES), default=None,
+                   help="where the parameters live and the training runs: cpu, or cuda "
+                        "(the GPU; default: theanine.config.device, i.e. cpu unless "
+                        "THEANINE_FLAGS=device=cuda)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--save", default=f"{prog}_params.npz",
                    help="where to save the parameters after each epoch (default %(default)s)")
@@ -93,6 +99,11 @@ def parse_args(prog: str, description: str, argv: Optional[Sequence[str]]) -> ar
         args.lr = DEFAULT_LR.get(args.optimizer, 0.01)
     if not args.lr > 0:
         p.error("--lr must be positive")
+    if args.device is None:
+        args.device = theanine.config.device
+    if args.device == "cuda" and args.backend == "reference":
+        p.error("--backend reference is the CPU interpreter; it does not run on "
+                "--device cuda")
     return args
 
 
@@ -117,6 +128,30 @@ def check_outputs(args: argparse.Namespace) -> None:
                 f"{flag} {path} already exists; pass --overwrite to replace it, "
                 f"--load {args.save} to continue training from it, or {flag} with "
                 f"another path (nothing was changed)")
+
+
+# ---- the device -----------------------------------------------------------------
+
+class DeviceUnavailable(Exception):
+    """--device cuda on a machine without a usable CUDA device (exit status 2)."""
+
+
+def use_device(device: str) -> str:
+    """Makes `device` where new shared variables live and functions run (it must
+    be set before the network is built) and returns how the run header names it."""
+    if device == "cuda":
+        core = theanine._core
+        if not core.cuda_available():
+            raise DeviceUnavailable(f"--device cuda: no usable CUDA device "
+                                    f"({core.cuda_unavailable_reason()}); run with "
+                                    f"--device cpu")
+        theanine.config.device = "cuda"
+        info = core.cuda_device_info()
+        major, minor = info["compute_capability"]
+        return (f"cuda ({info['name']}, compute capability {major}.{minor}, "
+                f"{info['total_memory'] / 2**30:.0f} GiB)")
+    theanine.config.device = "cpu"
+    return "cpu"
 
 
 # ---- data ---------------------------------------------------------------------
@@ -302,6 +337,7 @@ def run(prog: str, args: argparse.Namespace, input_shape: Tuple[int, ...],
     from --load, trains --epochs epochs (saving after each) and reports the test
     accuracy."""
     check_outputs(args)
+    device = use_device(args.device)
     data = load_data(args, input_shape)
     n_batches = len(data.train_x) // args.batch_size
     if args.epochs > 0 and n_batches == 0:
@@ -311,6 +347,7 @@ def run(prog: str, args: argparse.Namespace, input_shape: Tuple[int, ...],
           f"{len(data.test_x)} test images")
     print(f"model: {describe}; {args.optimizer} (lr {args.lr:g}, weight decay "
           f"{WEIGHT_DECAY:g}), batch {args.batch_size}, backend {args.backend}")
+    print(f"device: {device}")
 
     start = time.perf_counter()
     trainer = Trainer(build(np.random.default_rng(args.seed)), args)
@@ -360,6 +397,9 @@ def main(prog: str, description: str, argv: Optional[Sequence[str]],
         run(prog, args, input_shape, build, describe)
     except UsageError as e:
         sys.exit(f"{prog}: error: {e}")
+    except DeviceUnavailable as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        sys.exit(2)
     except OSError as e:  # a missing, truncated or corrupt data or parameter file
         sys.exit(f"{prog}: error: {e}")
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ softmax, trained by minibatch SGD with momentum 0.9 and weight decay 5e-4
 
     python3 examples/mnist_cnn.py [--epochs 10] [--optimizer momentum] [--lr 0.01]
         [--batch-size 128] [--seed 1234] [--data DIR] [--backend llvm|reference]
+        [--device cpu|cuda]
         [--save mnist_cnn_params.npz] [--load PATH.npz] [--plot mnist_cnn_curve.png]
         [--limit N] [--overwrite]
 

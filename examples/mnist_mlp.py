@@ -5,6 +5,7 @@ momentum 0.9 and weight decay 5e-4 (learning rate 0.01, batch 128).
 
     python3 examples/mnist_mlp.py [--epochs 10] [--optimizer momentum] [--lr 0.01]
         [--batch-size 128] [--seed 1234] [--data DIR] [--backend llvm|reference]
+        [--device cpu|cuda]
         [--save mnist_mlp_params.npz] [--load PATH.npz] [--plot mnist_mlp_curve.png]
         [--limit N] [--overwrite]
 

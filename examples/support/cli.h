@@ -25,6 +25,7 @@ struct Args {
   double lr = 0;  // 0: the optimizer's default (see default_lr)
   uint64_t seed = 1234;
   std::string backend = "llvm";
+  std::string device = "cpu";  // where the parameters live and the training runs
   int64_t batch_size = 128;
   std::string save, plot;  // default: <prog>_params.npz, <prog>_curve.png
   std::optional<std::string> load;
@@ -43,8 +44,9 @@ inline void print_usage(const std::string& prog, const std::string& description,
   std::fprintf(
       to,
       "usage: %s [--data DIR] [--epochs N] [--optimizer NAME] [--lr RATE] [--seed N]\n"
-      "       [--backend llvm|reference] [--batch-size N] [--save PATH.npz]\n"
-      "       [--load PATH.npz] [--plot PATH.png] [--limit N] [--overwrite]\n\n"
+      "       [--backend llvm|reference] [--device cpu|cuda] [--batch-size N]\n"
+      "       [--save PATH.npz] [--load PATH.npz] [--plot PATH.png] [--limit N]\n"
+      "       [--overwrite]\n\n"
       "%s\n\n"
       "  --data DIR        folder with the four MNIST-format IDX files (default %s)\n"
       "  --epochs N        epochs to train (default 10; 0 with --load only evaluates)\n"
@@ -54,6 +56,8 @@ inline void print_usage(const std::string& prog, const std::string& description,
       "  --seed N          seeds the initial weights and the order of the examples\n"
       "  --backend NAME    llvm: compiled (the default mode); reference: the reference\n"
       "                    interpreter (mode REFERENCE)\n"
+      "  --device NAME     cpu (default) or cuda: the parameters live and the training\n"
+      "                    runs on the GPU (exit status 2 when there is none)\n"
       "  --batch-size N    default 128\n"
       "  --save PATH       parameters saved after each epoch (default %s_params.npz)\n"
       "  --load PATH       parameters to start from: resumes training, or with\n"
@@ -106,6 +110,8 @@ inline Args parse_args(const std::string& prog, const std::string& description, 
         a.seed = std::stoull(value, &used);
       } else if (flag == "--backend") {
         a.backend = value;
+      } else if (flag == "--device") {
+        a.device = value;
       } else if (flag == "--batch-size") {
         a.batch_size = std::stoll(value, &used);
       } else if (flag == "--save") {
@@ -131,6 +137,12 @@ inline Args parse_args(const std::string& prog, const std::string& description, 
                           "' (sgd, momentum, nesterov, adagrad, rmsprop or adam)");
   if (a.backend != "llvm" && a.backend != "reference")
     usage_error(prog, "unknown --backend '" + a.backend + "' (llvm or reference)");
+  if (a.device != "cpu" && a.device != "cuda")
+    usage_error(prog, "unknown --device '" + a.device + "' (cpu or cuda)");
+  if (a.device == "cuda" && a.backend == "reference")
+    usage_error(prog,
+                "--backend reference is the CPU interpreter; it does not run on "
+                "--device cuda");
   if (a.epochs < 0) usage_error(prog, "--epochs must be 0 or more");
   if (a.batch_size < 1) usage_error(prog, "--batch-size must be positive");
   if (a.limit && *a.limit < 1) usage_error(prog, "--limit must be positive");

@@ -26,6 +26,8 @@
 #include "examples/support/progress_bar.h"
 #include "ops/nnet.h"
 #include "ops/updates.h"
+#include "runtime/cuda_array.h"
+#include "runtime/cuda_driver.h"
 #include "runtime/npz.h"
 #include "runtime/png_plot.h"
 #include "theanine.h"
@@ -48,6 +50,33 @@ inline std::string shape_str(const Shape& s) {
   std::string out = "(";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + (s.size() == 1 ? ",)" : ")");
+}
+
+// ---- the device ----------------------------------------------------------------
+
+// --device cuda on a machine without a usable CUDA device (exit status 2).
+class DeviceUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Makes `device` where new shared variables live and functions run (before the
+// network is built) and returns how the run header names it.
+inline std::string use_device(const std::string& device) {
+  if (device != "cuda") {
+    set_default_device(DeviceKind::CPU);
+    return "cpu";
+  }
+  if (!cuda_available())
+    throw DeviceUnavailable("--device cuda: no usable CUDA device (" +
+                            cuda_unavailable_reason() + "); run with --device cpu");
+  set_default_device(DeviceKind::CUDA);
+  const cuda::DeviceInfo& d = cuda::device_info();
+  char text[256];
+  std::snprintf(text, sizeof text, "cuda (%s, compute capability %d.%d, %.0f GiB)",
+                d.name.c_str(), d.cc_major, d.cc_minor,
+                static_cast<double>(d.total_memory) / (1 << 30));
+  return text;
 }
 
 // ---- outputs -----------------------------------------------------------------
@@ -219,10 +248,12 @@ class Trainer {
   }
 
   void save(const std::string& path, const History& h) const {
+    // to_host: a variable on the device lends its device array (borrow).
     std::vector<NamedArray> arrays;
-    for (const Var& p : net_.params) arrays.push_back({p->name, get_value(p, true)});
+    for (const Var& p : net_.params)
+      arrays.push_back({p->name, to_host(get_value(p, true))});
     for (size_t k = 0; k < state_.size(); ++k)
-      arrays.push_back({state_name(k), get_value(state_[k], true)});
+      arrays.push_back({state_name(k), to_host(get_value(state_[k], true))});
     arrays.push_back({"history.train_loss", as_array(h.train_loss)});
     arrays.push_back({"history.valid_error", as_array(h.valid_error)});
     save_npz(path, arrays);
@@ -314,6 +345,7 @@ inline void run(const Args& a, const Shape& input_shape,
                 const std::function<Network(std::mt19937_64&)>& build,
                 const std::string& describe) {
   check_outputs(a);
+  const std::string device = use_device(a.device);
   const Data data = load_data(a, input_shape);
   const int64_t n_train = data.train.x.shape(0);
   const int64_t n_batches = n_train / a.batch_size;
@@ -328,6 +360,7 @@ inline void run(const Args& a, const Shape& input_shape,
   std::printf("model: %s; %s (lr %g, weight decay %g), batch %lld, backend %s\n",
               describe.c_str(), a.optimizer.c_str(), a.lr, kWeightDecay,
               static_cast<long long>(a.batch_size), a.backend.c_str());
+  std::printf("device: %s\n", device.c_str());
 
   auto start = std::chrono::steady_clock::now();
   std::mt19937_64 init_rng(a.seed);
@@ -393,6 +426,9 @@ inline int main(const std::string& prog, const std::string& description, int arg
   } catch (const UsageError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
     return 1;
+  } catch (const DeviceUnavailable& e) {
+    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
+    return 2;
   } catch (const Error& e) {  // a missing, truncated or corrupt file; a bad value
     std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), e.what());
     return 1;

@@ -1,9 +1,12 @@
 """Smoke test of the benchmark suite (bench/): its quick mode with theanine and
 NumPy only (and the training epochs against PyTorch where it imports), checked
 for the structure of its JSON and Markdown and for figures that agree with their
-own samples, so that the suite cannot rot."""
+own samples, so that the suite cannot rot. The same for the GPU benchmarks
+(bench/gpu.py): without a device it says so; its --cpu --tiny run checks the
+script's logic everywhere, and a --tiny run on the device where there is one."""
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -339,3 +342,120 @@ def test_markdown_table_and_chart(run):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     else:
         assert not png.exists()
+
+
+# ---- bench/gpu.py: theanine on the CUDA device against PyTorch on the same GPU -------------
+
+GPU_ROWS = ["mlp_step", "mlp_step_resident", "cnn_step", "cnn_step_resident", "copy",
+            "elemwise", "compile_cold", "compile_disk"]
+
+
+def gpu_bench(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    path = os.pathsep.join(filter(None, [str(REPO / "python"), os.environ.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, str(REPO / "bench" / "gpu.py"), *args],
+                          capture_output=True, text=True, timeout=600, cwd=tmp,
+                          env=dict(os.environ, PYTHONPATH=path))
+
+
+def cuda_available() -> bool:
+    from theanine import _core
+
+    return _core.cuda_available()
+
+
+def test_gpu_bench_without_a_device_says_so(tmp_path):
+    if cuda_available():
+        pytest.skip("a CUDA device is present")
+    proc = gpu_bench(tmp_path, "--quick", "--out", str(tmp_path / "t.md"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("bench/gpu.py: no CUDA device (") and \
+        "nothing measured" in proc.stdout, proc.stdout
+    assert (tmp_path / "t.md").read_text() == proc.stdout
+    proc = gpu_bench(tmp_path, "--quick", "--require")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module", params=["cpu", "cuda"])
+def gpu_run(request, tmp_path_factory):
+    """bench/gpu.py --tiny: with --cpu everywhere (the script's logic, its table
+    and JSON), on the device where there is one."""
+    if request.param == "cuda" and not cuda_available():
+        pytest.skip("no CUDA device")
+    tmp = tmp_path_factory.mktemp(f"gpu-bench-{request.param}")
+    args = ["--tiny", "--out", str(tmp / "t.md"), "--json", str(tmp / "t.json")]
+    proc = gpu_bench(tmp, *args, *(["--cpu"] if request.param == "cpu" else []))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    md = (tmp / "t.md").read_text()
+    assert md == proc.stdout
+    return request.param, json.loads((tmp / "t.json").read_text()), md
+
+
+def test_gpu_bench_table_has_every_row_and_column(gpu_run):
+    on, doc, md = gpu_run
+    assert doc["environment"]["on"] == on and doc["environment"]["sizes"] == "tiny"
+    assert [r["id"] for r in doc["rows"]] == GPU_ROWS
+    assert not any(r["failed"] for r in doc["rows"])
+    lines = [line for line in md.splitlines() if line.startswith("| ")]
+    assert lines[0] == "| figure | theanine | PyTorch | ratio | target | met |"
+    assert lines[1] == "| --- | --- | --- | --- | --- | --- |"
+    body = lines[2:]
+    assert len(body) == len(GPU_ROWS)
+    for line, r in zip(body, doc["rows"]):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells == [r[k] for k in ("figure", "theanine", "torch", "ratio", "target",
+                                        "met")], (cells, r)
+    assert "the figures mean nothing" in md  # --tiny says so
+
+
+def test_gpu_bench_steps_compare_the_same_model(gpu_run):
+    on, doc, _ = gpu_run
+    torch_ran = doc["environment"]["torch"].get("version") and \
+        "status" not in doc["environment"]["torch"]
+    for r in doc["rows"][:4]:
+        d = r["data"]
+        assert len(d["samples_s"]["theanine"]) == 2  # --tiny: 2 repetitions
+        assert d["resident_output"] == ("DeviceArray" if on == "cuda" else "ndarray")
+        assert r["target"] == f"≤ {0.5 if r['id'].startswith('mlp') else 1:g}× PyTorch"
+        if not torch_ran:
+            assert r["torch"].startswith("n/a: ") and r["met"] == "no figure"
+            continue
+        # Both sides ran the example's network from the same weights: the same losses.
+        lc = d["loss_check"]
+        assert len(lc["theanine"]) == len(lc["torch"]) == 3
+        assert lc["agree"] and lc["worst_rel"] < 1e-3, lc
+        ratios = [a / b for a, b in zip(d["samples_s"]["theanine"], d["samples_s"]["torch"])]
+        assert d["ratios"] == pytest.approx(ratios)
+        bound = 0.5 if r["id"].startswith("mlp") else 1.0
+        assert r["ratio"].startswith(f"{statistics.median(ratios):.2f}×")
+        assert r["met"] == ("yes" if statistics.median(ratios) <= bound else "no")
+
+
+def test_gpu_bench_elemwise_is_right_and_a_share_of_the_copy(gpu_run):
+    _, doc, _ = gpu_run
+    copy, elem = doc["rows"][4]["data"], doc["rows"][5]
+    d = elem["data"]
+    assert d["correct"] and d["max_abs_error"] <= 1e-5 and copy["negate_correct"]
+    ref = "torch_copy" if d["copy_reference"].startswith("torch") else "negate"
+    fractions = [c / e for c, e in zip(copy["samples_s"][ref], d["samples_s"]["elemwise"])]
+    assert d["fraction_of_copy"] == pytest.approx(fractions)
+    assert f"= {100 * statistics.median(fractions):.0f}% of " in elem["theanine"]
+    assert elem["met"] == ("yes" if statistics.median(fractions) >= 0.7 else "no")
+
+
+def test_gpu_bench_compiles_cold_then_from_the_disk_cache(gpu_run):
+    on, doc, _ = gpu_run
+    cold, disk = doc["rows"][6], doc["rows"][7]
+    for r, hit in ((cold, False), (disk, True)):
+        runs = r["data"]["runs"]
+        assert len(runs) == 1 and runs[0]["device"] == on
+        ks = runs[0]["kernel_stats"]
+        if on == "cpu" and not ks["kernels"]:
+            continue  # a build without LLVM compiles no kernels on the CPU
+        assert ks["kernels"] > 0 and bool(ks["disk_hit"]) is hit, ks
+        if not hit:
+            assert ks["compiled"] == ks["kernels"], ks
+        # A second build in the same process compiles nothing.
+        assert runs[0]["again_kernel_stats"]["compiled"] == 0, runs[0]
+        bound = 1500 if r is cold else 50
+        assert r["met"] == ("yes" if statistics.median(
+            x["function_s"] for x in runs) * 1e3 <= bound else "no")

@@ -240,3 +240,66 @@ def test_cnn_trains_and_saves(tmp_path, data, lang):
     # An MLP file is not a CNN file.
     assert runner(lang, "mnist_mlp")(tmp_path, "--data", data, "--epochs", 0, "--load",
                                      "mnist_cnn_params.npz").returncode == 1
+
+
+# ---- --device cuda ----------------------------------------------------------------------
+
+def cuda_state():
+    """(available, why not) of the CUDA device as the examples will see it."""
+    from theanine import _core
+
+    return _core.cuda_available(), _core.cuda_unavailable_reason()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_device_cuda_without_a_device_is_a_clear_error(tmp_path, data, lang):
+    available, _ = cuda_state()
+    if available:
+        pytest.skip("a CUDA device is present: the examples train on it (next test)")
+    run = runner(lang, "mnist_mlp")
+    r = run(tmp_path, "--data", data, "--epochs", 1, "--device", "cuda", *QUICK)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "mnist_mlp: error: --device cuda: no usable CUDA device (" in r.stderr, r.stderr
+    assert "run with --device cpu" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "mnist_mlp_params.npz").exists()
+    # The CPU is still the default and says so in the header.
+    r = run(tmp_path, "--data", data, "--epochs", 1, *QUICK)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^device: cpu$", r.stdout, re.M), r.stdout
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_device_flag_values_are_checked(tmp_path, data, lang):
+    run = runner(lang, "mnist_mlp")
+    r = run(tmp_path, "--data", data, "--device", "tpu")
+    assert r.returncode == 2 and "tpu" in r.stderr, r.stderr
+    # The reference interpreter is CPU-only: refused before anything runs.
+    r = run(tmp_path, "--data", data, "--device", "cuda", "--backend", "reference")
+    assert r.returncode == 2, r.stderr
+    assert "--backend reference" in r.stderr and "--device cuda" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", ["mnist_mlp", "mnist_cnn"])
+def test_trains_on_the_cuda_device(tmp_path, data, lang, name):
+    available, why = cuda_state()
+    if not available:
+        pytest.skip(f"no CUDA device: {why}")
+    run = runner(lang, name)
+    r = run(tmp_path, "--data", data, "--epochs", 2, "--device", "cuda", *QUICK)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^device: cuda \(.+, compute capability \d+\.\d+, ", r.stdout, re.M), \
+        r.stdout
+    lines = re.findall(r"^epoch \d/2: train loss ([\d.]+), ", r.stdout, re.M)
+    assert len(lines) == 2 and float(lines[1]) < float(lines[0]), r.stdout
+    trained = accuracy_of(r.stdout)
+    assert trained > (90 if name == "mnist_mlp" else 60), r.stdout
+    # The saved parameters are host arrays: the CPU evaluates them the same (up to
+    # a tie or two among the 200 test images).
+    with np.load(tmp_path / f"{name}_params.npz") as f:
+        assert all(np.isfinite(f[k]).all() for k in f)
+    r = run(tmp_path, "--data", data, "--epochs", 0, "--device", "cpu", "--load",
+            f"{name}_params.npz")
+    assert r.returncode == 0, r.stderr
+    assert abs(accuracy_of(r.stdout) - trained) <= 1.0, (trained, r.stdout)

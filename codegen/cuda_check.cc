@@ -45,6 +45,29 @@ bool write_file(const std::filesystem::path& path, const std::string& text) {
 
 }  // namespace
 
+void record_cuda_source_for_check(const std::string& file_name,
+                                  const std::string& text) noexcept {
+  const char* dir = std::getenv("THEANINE_CUDA_CHECK_DIR");
+  if (!dir || !*dir) return;
+  try {
+    static std::mutex mu;
+    static std::unordered_set<std::string> done;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!done.insert(std::string(dir) + "\n" + file_name).second) return;
+    }
+    std::filesystem::path folder(dir);
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+    const std::filesystem::path path = folder / file_name;
+    if (!write_file(path, text)) warn_once("cannot write " + path.string());
+  } catch (const std::exception& e) {
+    warn_once(e.what());
+  } catch (...) {
+    warn_once("unknown error");
+  }
+}
+
 void record_kernel_for_cuda_check(const KernelSpec& spec) noexcept {
   const char* dir = std::getenv("THEANINE_CUDA_CHECK_DIR");
   if (!dir || !*dir) return;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <unordered_set>
 
+#include "codegen/cuda_check.h"
 #include "codegen/cuda_nvrtc.h"
 #include "codegen/disk_cache.h"
 #include "runtime/error.h"
@@ -52,15 +53,6 @@ bool sync_each_launch() {
     return v && *v && std::string(v) != "0";
   }();
   return on;
-}
-
-std::atomic<bool> g_warned{false};
-
-void warn_once(const std::string& what) {
-  if (!g_warned.exchange(true))
-    std::fprintf(stderr,
-                 "theanine: THEANINE_CUDA_CHECK_DIR: %s (further errors not shown)\n",
-                 what.c_str());
 }
 
 }  // namespace
@@ -107,43 +99,7 @@ unsigned cuda_grid_for(int64_t n, unsigned block) {
 }
 
 void record_source_module_for_cuda_check(const CudaSourceModule& module) noexcept {
-  const char* dir = std::getenv("THEANINE_CUDA_CHECK_DIR");
-  if (!dir || !*dir) return;
-  try {
-    static std::mutex mu;
-    static std::unordered_set<std::string> done;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!done.insert(std::string(dir) + "\n" + module.name()).second) return;
-    }
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path folder(dir);
-    fs::create_directories(folder, ec);
-    const fs::path path = folder / (module.name() + ".cu");
-    // Through a temporary name and a rename: a reader, or another process
-    // writing the same module, never sees half a file.
-    fs::path tmp = path;
-    tmp += ".tmp" + std::to_string(::getpid());
-    bool ok = false;
-    {
-      std::ofstream f(tmp, std::ios::binary);
-      ok = f && f.write(module.source().data(),
-                        static_cast<std::streamsize>(module.source().size()));
-    }
-    if (ok) {
-      fs::rename(tmp, path, ec);
-      ok = !ec;
-    }
-    if (!ok) {
-      fs::remove(tmp, ec);
-      warn_once("cannot write " + path.string());
-    }
-  } catch (const std::exception& e) {
-    warn_once(e.what());
-  } catch (...) {
-    warn_once("unknown error");
-  }
+  record_cuda_source_for_check(module.name() + ".cu", module.source());
 }
 
 }  // namespace theanine

@@ -92,19 +92,9 @@ void launch_cuda_kernel(const CudaKernel& kernel, const LoopNest& nest) {
   const cuda::DeviceInfo& dev = cuda::device_info();
   CudaLaunchDims dims = cuda_launch_dims(kernel.spec, nest.shape, dev.multiprocessors);
   void* params[] = {words.data()};
-  const cuda::DriverApi& d = cuda::driver();
-  cuda::check(d.cuLaunchKernel(kernel.fn, dims.grid, 1, 1, dims.block, 1, 1, 0,
-                               cuda::stream(), params, nullptr),
-              "cuLaunchKernel", "launching " + kernel.symbol);
-  // Faults surface at the next synchronization; THEANINE_CUDA_SYNC=1 makes that
-  // this launch's, so the error names the kernel.
-  static const bool sync_each = [] {
-    const char* v = std::getenv("THEANINE_CUDA_SYNC");
-    return v && *v && std::string(v) != "0";
-  }();
-  if (sync_each)
-    cuda::check(d.cuStreamSynchronize(cuda::stream()), "cuStreamSynchronize",
-                "running " + kernel.symbol + " (" + kernel.spec.key() + ")");
+  cuda::launch_kernel(kernel.fn, dims.grid, dims.block, 0, params, [&kernel] {
+    return kernel.symbol + " (" + kernel.spec.key() + ")";
+  });
 }
 
 void run_cuda_kernel_on_host(const KernelSpec& spec, const std::vector<int64_t>& domain,

@@ -5,6 +5,7 @@
 #include "graph/op.h"
 #include "runtime/cuda_array.h"
 #include "runtime/cuda_driver.h"
+#include "runtime/cuda_graph.h"
 #include "runtime/error.h"
 
 namespace theanine::cuda_nn {
@@ -256,7 +257,14 @@ int64_t host_int(const NDArray& a, int64_t flat) { return to_host(a).item_int(fl
 
 DeviceFlag::DeviceFlag() : flag_(device_zeros(DType::Int32, {1})) {}
 
-int DeviceFlag::value() const { return static_cast<int>(to_host(flag_).item_int(0)); }
+int DeviceFlag::value() const {
+  if (cuda::capturing()) {
+    // A recorded step reads its flags after each replay (runtime/cuda_graph.h).
+    capture_defer_check(flag_);
+    return 0;
+  }
+  return static_cast<int>(to_host(flag_).item_int(0));
+}
 
 void throw_reference_error(const Apply& node, const std::vector<NDArray>& inputs,
                            const std::string& what) {

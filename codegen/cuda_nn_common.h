@@ -62,7 +62,8 @@ class DeviceFlag {
  public:
   DeviceFlag();
   uint64_t ptr() const { return dptr(flag_); }
-  // Waits for the stream; the flag's value.
+  // Waits for the stream; the flag's value. During a graph capture: 0, and the
+  // graph reads the flag after each replay (runtime/cuda_graph.h).
   int value() const;
 
  private:

@@ -47,14 +47,6 @@ cuda::CUmodule load_module(const CudaSourceModule& m) {
   return module;
 }
 
-bool sync_each_launch() {
-  static const bool on = [] {
-    const char* v = std::getenv("THEANINE_CUDA_SYNC");
-    return v && *v && std::string(v) != "0";
-  }();
-  return on;
-}
-
 }  // namespace
 
 cuda::CUfunction CudaSourceModule::function(const std::string& symbol) const {
@@ -75,17 +67,10 @@ void launch_cuda_source_kernel(const CudaSourceModule& module, const std::string
                                const CudaLaunchShape& shape, void** params) {
   if (shape.grid == 0) return;
   cuda::CUfunction fn = module.function(symbol);
-  const cuda::DriverApi& d = cuda::driver();
-  const std::string what = [&] {
-    return "launching " + symbol + " of module " + module.name() + " (" +
-           std::to_string(shape.grid) + " blocks of " + std::to_string(shape.block) + ")";
-  }();
-  cuda::check(d.cuLaunchKernel(fn, shape.grid, 1, 1, shape.block, 1, 1,
-                               shape.shared_bytes, cuda::stream(), params, nullptr),
-              "cuLaunchKernel", what);
-  if (sync_each_launch())
-    cuda::check(d.cuStreamSynchronize(cuda::stream()), "cuStreamSynchronize",
-                "running " + symbol + " of module " + module.name());
+  cuda::launch_kernel(fn, shape.grid, shape.block, shape.shared_bytes, params, [&] {
+    return symbol + " of module " + module.name() + " (" + std::to_string(shape.grid) +
+           " blocks of " + std::to_string(shape.block) + ")";
+  });
 }
 
 unsigned cuda_grid_for(int64_t n, unsigned block) {

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codegen/cuda_graph_step.h"
 #include "codegen/cuda_program.h"
 #include "codegen/kernel_lowering.h"
 #include "codegen/llvm_backend.h"
@@ -37,6 +38,7 @@ struct Function::Impl {
   std::vector<int> update_slots;
   RewriteStats stats;
   KernelCompileStats kernel_stats;
+  std::unique_ptr<CudaGraphStep> graph_step;  // CUDA functions with graphs on
   // Inplace marks for debugprint: the id printed for a node -> its mark.
   std::unordered_map<uint64_t, std::string> inplace_marks;
 
@@ -75,6 +77,12 @@ std::string fn_prefix(const std::string& name) {
 
 // The compiled backend runs FAST_RUN functions when the build has it, unless
 // THEANINE_BACKEND=reference asks for the interpreter everywhere.
+bool use_cuda_graphs(const std::optional<bool>& option) {
+  if (option) return *option;
+  const char* env = std::getenv("THEANINE_CUDA_GRAPHS");
+  return !(env && std::string(env) == "0");
+}
+
 bool use_compiled_backend(const std::string& mode) {
   if (!llvm_backend_available()) return false;
   if (!(mode.empty() || mode == "FAST_RUN")) return false;
@@ -434,6 +442,16 @@ Function function(std::vector<In> inputs, std::vector<Out> outputs, Updates upda
     impl->output_slots.push_back(slot.at(impl->graph_outputs[i].get()));
   for (size_t i = outputs.size(); i < impl->graph_outputs.size(); ++i)
     impl->update_slots.push_back(slot.at(impl->graph_outputs[i].get()));
+  if (on_cuda && use_cuda_graphs(opts.cuda_graphs) && cuda_graphs_available()) {
+    StepSlots step;
+    step.num_inputs = impl->inputs.size();
+    step.shared = impl->shared_slots;
+    step.outputs = impl->output_slots;
+    step.updates = impl->update_slots;
+    for (const Var& t : impl->update_targets) step.update_targets.push_back(t->shared);
+    impl->graph_step = std::make_unique<CudaGraphStep>(&impl->program, std::move(step),
+                                                       impl->outputs_on_device);
+  }
   return Function(impl);
 }
 
@@ -468,6 +486,8 @@ std::vector<NDArray> Function::call(const std::vector<std::optional<Arg>>& args)
   for (auto& [s, storage] : f.shared_slots) slots[s] = storage->value;
   for (auto& [s, value] : f.constant_slots) slots[s] = value;
   const bool on_cuda = f.device == DeviceKind::CUDA;
+  if (f.graph_step)
+    if (auto outputs = f.graph_step->run(slots)) return std::move(*outputs);
   if (on_cuda)
     for (size_t i = 0; i < f.inputs.size(); ++i) slots[i] = to_device(slots[i]);
 
@@ -542,6 +562,17 @@ std::vector<std::tuple<std::string, int64_t, double>> Function::profile() const 
 
 const KernelCompileStats& Function::kernel_stats() const { return impl_->kernel_stats; }
 DeviceKind Function::device() const { return impl_->device; }
+
+CudaGraphInfo Function::cuda_graph_info() const {
+  CudaGraphInfo info;
+  const CudaGraphStep* step = impl_->graph_step.get();
+  if (!step) return info;
+  info.enabled = true;
+  info.replays = step->replays();
+  info.reason = step->reason();
+  info.graph_bytes = step->graph_bytes();
+  return info;
+}
 
 std::string Function::debugprint() const {
   std::string text = theanine::debugprint(impl_->graph_outputs);

@@ -68,6 +68,18 @@ struct FunctionOptions {
   // and not available.
   std::string device;
   bool outputs_on_device = false;
+  // A CUDA function called again with the same shapes replays its step as a
+  // CUDA graph (codegen/cuda_graph_step.h): one launch instead of one per
+  // kernel. Unset: on, unless THEANINE_CUDA_GRAPHS=0.
+  std::optional<bool> cuda_graphs;
+};
+
+// How a CUDA function's step ran (Function::cuda_graph_info).
+struct CudaGraphInfo {
+  bool enabled = false;
+  int64_t replays = 0;  // calls that ran as one graph launch
+  std::string reason;   // why the step runs without a graph ("" when it may use one)
+  size_t graph_bytes = 0;
 };
 
 // One call argument; `weak` marks a value that came from a Python number,
@@ -99,6 +111,7 @@ class Function {
   const KernelCompileStats& kernel_stats() const;
   // Where the function runs (FunctionOptions::device, resolved).
   DeviceKind device() const;
+  CudaGraphInfo cuda_graph_info() const;
 
   struct Impl;
   explicit Function(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -66,6 +66,25 @@ void bind_cuda(pybind11::module_& m) {
       },
       "The device allocator's counters.");
 
+  m.def(
+      "cuda_work_counts",
+      [] {
+        cuda::WorkCounts w = cuda::work_counts();
+        pybind11::dict d;
+        d["launches"] = w.launches;
+        d["blas_calls"] = w.blas_calls;
+        d["copies_to_device"] = w.copies_to_device;
+        d["copies_to_host"] = w.copies_to_host;
+        d["copies_on_device"] = w.copies_on_device;
+        d["synchronizations"] = w.synchronizations;
+        d["graph_launches"] = w.graph_launches;
+        return d;
+      },
+      "What theanine has queued on the device since the process began: kernel "
+      "launches from the host, cuBLAS calls, copies, waits, graph launches.");
+  m.def("cuda_synchronize", &cuda::synchronize,
+        "Waits until the device has done everything theanine queued.");
+
   pybind11::class_<DeviceArray>(m, "DeviceArray",
                                 "An array in CUDA device memory. np.asarray(a) or "
                                 "a.get() copies it to the host; functions take it "

@@ -108,6 +108,16 @@ void bind_function(pyb::module_& m) {
       .def("profile", &Function::profile)
       .def_property_readonly("device",
                              [](const Function& f) { return device_name(f.device()); })
+      .def_property_readonly("cuda_graph_info",
+                             [](const Function& f) {
+                               CudaGraphInfo g = f.cuda_graph_info();
+                               pyb::dict d;
+                               d["enabled"] = g.enabled;
+                               d["replays"] = g.replays;
+                               d["reason"] = g.reason;
+                               d["graph_bytes"] = g.graph_bytes;
+                               return d;
+                             })
       .def_property_readonly("kernel_stats", [](const Function& f) {
         const KernelCompileStats& s = f.kernel_stats();
         pyb::dict d;
@@ -147,7 +157,8 @@ void bind_function(pyb::module_& m) {
          const std::vector<std::pair<Var, Var>>& givens,
          const pyb::object& allow_input_downcast, const std::string& on_unused_input,
          const std::string& name, const std::string& mode, bool no_default_updates,
-         const std::string& device, bool outputs_on_device) {
+         const std::string& device, bool outputs_on_device,
+         const pyb::object& cuda_graphs) {
         std::vector<In> ins;
         for (auto& [v, n, value] : inputs) {
           std::optional<NDArray> def;
@@ -167,12 +178,13 @@ void bind_function(pyb::module_& m) {
         opts.no_default_updates = no_default_updates;
         opts.device = device;
         opts.outputs_on_device = outputs_on_device;
+        if (!cuda_graphs.is_none()) opts.cuda_graphs = cuda_graphs.cast<bool>();
         return function(ins, outs, updates, opts);
       },
       pyb::arg("inputs"), pyb::arg("outputs"), pyb::arg("updates"), pyb::arg("givens"),
       pyb::arg("allow_input_downcast"), pyb::arg("on_unused_input"), pyb::arg("name"),
       pyb::arg("mode"), pyb::arg("no_default_updates") = false, pyb::arg("device") = "",
-      pyb::arg("outputs_on_device") = false);
+      pyb::arg("outputs_on_device") = false, pyb::arg("cuda_graphs") = pyb::none());
 }
 
 }  // namespace theanine::py

@@ -6,6 +6,7 @@
 
 #include "runtime/allocator.h"
 #include "runtime/cuda_driver.h"
+#include "runtime/cuda_graph.h"
 #include "runtime/cuda_memory.h"
 #include "runtime/error.h"
 
@@ -47,6 +48,17 @@ NDArray device_zeros(DType dtype, const Shape& shape) {
 NDArray to_device(const NDArray& a) {
   if (!a.defined() || on_device(a)) return a;
   NDArray host = a.contiguous();
+  if (cuda::capturing()) {
+    // Host data a captured graph reads (a constant, a value computed from
+    // shapes): copied now into a block outside the graph's pool, which a later
+    // recorded kernel could otherwise overwrite, and kept by the graph.
+    DevicePoolScope shared_cache(nullptr);
+    NDArray d = device_empty(a.dtype(), a.shape());
+    cuda::copy_to_device_now(reinterpret_cast<uint64_t>(d.raw()), host.raw(),
+                             host.nbytes());
+    capture_keep(d);
+    return d;
+  }
   NDArray d = device_empty(a.dtype(), a.shape());
   if (host.size() > 0)
     cuda::copy_to_device(reinterpret_cast<uint64_t>(d.raw()), host.raw(), host.nbytes());
@@ -106,6 +118,11 @@ void set_device_assign(DeviceAssignFn fn) { g_assign.store(fn); }
 void device_assign(const NDArray& dst, const NDArray& src_in) {
   NDArray src = src_in.broadcast_to(dst.shape());
   if (dst.size() == 0) return;
+  if (!on_device(src) && src.dtype() == dst.dtype() && src.is_contiguous() &&
+      dst.is_contiguous() && src.shape() == dst.shape()) {
+    cuda::copy_to_device(reinterpret_cast<uint64_t>(dst.raw()), src.raw(), dst.nbytes());
+    return;
+  }
   if (!on_device(src)) {
     // Host data goes over in its own dtype and layout first.
     src = to_device(src_in.contiguous()).broadcast_to(dst.shape());

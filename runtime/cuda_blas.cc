@@ -5,10 +5,12 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "runtime/cuda_driver.h"
+#include "runtime/cuda_memory.h"
 #include "runtime/error.h"
 
 namespace theanine {
@@ -26,7 +28,9 @@ struct Handle {
   std::mutex mu;
   cuda::cublasHandle_t h = nullptr;
   int math_mode = -1;
+  std::shared_ptr<void> workspace;
 };
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 Handle& handle() {
   static Handle* h = new Handle();  // outlives static destructors
   return *h;
@@ -71,6 +75,14 @@ void cuda_gemm(DType dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, in
   if (!hd.h) {
     cuda::check_cublas(api.cublasCreate(&hd.h), "cublasCreate");
     cuda::check_cublas(api.cublasSetStream(hd.h, stream), "cublasSetStream");
+    if (api.cublasSetWorkspace) {
+      // Owned here so that a GEMM recorded by a graph capture allocates nothing;
+      // 32 MiB is what cuBLAS asks for on Hopper.
+      hd.workspace = allocate_device(kWorkspaceBytes);
+      cuda::check_cublas(
+          api.cublasSetWorkspace(hd.h, hd.workspace.get(), kWorkspaceBytes),
+          "cublasSetWorkspace");
+    }
   }
   const int mode = g_tf32 ? cuda::CUBLAS_TF32_TENSOR_OP_MATH : cuda::CUBLAS_DEFAULT_MATH;
   if (mode != hd.math_mode) {
@@ -81,22 +93,23 @@ void cuda_gemm(DType dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, in
   // so the operands swap places and keep their transpose flags.
   const int op_a = trans_a ? cuda::CUBLAS_OP_T : cuda::CUBLAS_OP_N;
   const int op_b = trans_b ? cuda::CUBLAS_OP_T : cuda::CUBLAS_OP_N;
-  const std::string what = std::to_string(m) + "x" + std::to_string(k) + " @ " +
-                           std::to_string(k) + "x" + std::to_string(n);
+  cuda::count_work(cuda::Work::BlasCall);
+  cuda::cublasStatus_t status;
   if (dtype == DType::Float32) {
     const float al = static_cast<float>(alpha), be = static_cast<float>(beta);
-    cuda::check_cublas(
-        api.cublasSgemm(hd.h, op_b, op_a, N, M, K, &al, reinterpret_cast<const float*>(b),
-                        LDB, reinterpret_cast<const float*>(a), LDA, &be,
-                        reinterpret_cast<float*>(c), LDC),
-        "cublasSgemm", what);
+    status = api.cublasSgemm(
+        hd.h, op_b, op_a, N, M, K, &al, reinterpret_cast<const float*>(b), LDB,
+        reinterpret_cast<const float*>(a), LDA, &be, reinterpret_cast<float*>(c), LDC);
   } else {
-    cuda::check_cublas(api.cublasDgemm(hd.h, op_b, op_a, N, M, K, &alpha,
-                                       reinterpret_cast<const double*>(b), LDB,
-                                       reinterpret_cast<const double*>(a), LDA, &beta,
-                                       reinterpret_cast<double*>(c), LDC),
-                       "cublasDgemm", what);
+    status = api.cublasDgemm(hd.h, op_b, op_a, N, M, K, &alpha,
+                             reinterpret_cast<const double*>(b), LDB,
+                             reinterpret_cast<const double*>(a), LDA, &beta,
+                             reinterpret_cast<double*>(c), LDC);
   }
+  if (status != cuda::CUBLAS_STATUS_SUCCESS)
+    cuda::check_cublas(status, dtype == DType::Float32 ? "cublasSgemm" : "cublasDgemm",
+                       std::to_string(m) + "x" + std::to_string(k) + " @ " +
+                           std::to_string(k) + "x" + std::to_string(n));
 }
 
 }  // namespace theanine

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -328,6 +329,7 @@ void load_cublas() {
   bind(lib, c.cublasDgemmStridedBatched, {"cublasDgemmStridedBatched"}, optional);
   bind(lib, c.cublasSgemv, {"cublasSgemv_v2"}, optional);
   bind(lib, c.cublasDgemv, {"cublasDgemv_v2"}, optional);
+  bind(lib, c.cublasSetWorkspace, {"cublasSetWorkspace_v2"}, optional);
   g_cublas_load.ok = true;
 }
 
@@ -382,6 +384,26 @@ struct Staging {
 Staging& staging() {
   static Staging* s = new Staging();  // outlives static destructors
   return *s;
+}
+
+struct Counters {
+  std::atomic<uint64_t> launches{0}, blas_calls{0}, to_device{0}, to_host{0},
+      on_device{0}, syncs{0}, graph_launches{0};
+};
+Counters g_counts;
+std::atomic<bool> g_capturing{false};
+
+void refuse_during_capture(const char* what) {
+  if (g_capturing.load(std::memory_order_relaxed))
+    throw CaptureUnsupported(std::string("a CUDA graph capture cannot record ") + what);
+}
+
+bool sync_each_launch() {
+  static const bool on = [] {
+    const char* v = std::getenv("THEANINE_CUDA_SYNC");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
 }
 
 }  // namespace
@@ -439,12 +461,16 @@ CUstream stream() {
 }
 
 void synchronize() {
+  refuse_during_capture("a wait for the stream");
+  g_counts.syncs.fetch_add(1, std::memory_order_relaxed);
   check(driver().cuStreamSynchronize(g_stream), "cuStreamSynchronize");
 }
 
 void copy_to_device(CUdeviceptr dst, const void* src, size_t nbytes) {
   const DriverApi& d = driver();
   if (nbytes == 0) return;
+  refuse_during_capture("a copy from host memory");
+  g_counts.to_device.fetch_add(1, std::memory_order_relaxed);
   if (nbytes < kStagingThreshold) {
     // From pageable memory the driver stages the bytes before returning.
     check(d.cuMemcpyHtoDAsync(dst, src, nbytes, g_stream), "cuMemcpyHtoDAsync");
@@ -466,6 +492,8 @@ void copy_to_device(CUdeviceptr dst, const void* src, size_t nbytes) {
 void copy_to_host(void* dst, CUdeviceptr src, size_t nbytes) {
   const DriverApi& d = driver();
   if (nbytes == 0) return;
+  refuse_during_capture("a copy of device data to the host");
+  g_counts.to_host.fetch_add(1, std::memory_order_relaxed);
   if (nbytes < kStagingThreshold) {
     check(d.cuMemcpyDtoHAsync(dst, src, nbytes, g_stream), "cuMemcpyDtoHAsync");
     synchronize();
@@ -498,12 +526,59 @@ void copy_to_host(void* dst, CUdeviceptr src, size_t nbytes) {
 
 void copy_device_to_device(CUdeviceptr dst, CUdeviceptr src, size_t nbytes) {
   if (nbytes == 0) return;
+  g_counts.on_device.fetch_add(1, std::memory_order_relaxed);
   check(driver().cuMemcpyDtoDAsync(dst, src, nbytes, g_stream), "cuMemcpyDtoDAsync");
 }
 
 void memset_device(CUdeviceptr dst, unsigned char value, size_t nbytes) {
   if (nbytes == 0) return;
   check(driver().cuMemsetD8Async(dst, value, nbytes, g_stream), "cuMemsetD8Async");
+}
+
+void copy_to_device_now(CUdeviceptr dst, const void* src, size_t nbytes) {
+  if (nbytes == 0) return;
+  const DriverApi& d = driver();
+  static CUstream side = [&d] {
+    CUstream s = nullptr;
+    check(d.cuStreamCreate(&s, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+    return s;
+  }();
+  g_counts.to_device.fetch_add(1, std::memory_order_relaxed);
+  check(d.cuMemcpyHtoDAsync(dst, src, nbytes, side), "cuMemcpyHtoDAsync");
+  check(d.cuStreamSynchronize(side), "cuStreamSynchronize");
+}
+
+void launch_kernel(CUfunction fn, unsigned grid, unsigned block, unsigned shared_bytes,
+                   void** params, const std::function<std::string()>& describe) {
+  const DriverApi& d = driver();
+  g_counts.launches.fetch_add(1, std::memory_order_relaxed);
+  CUresult r = d.cuLaunchKernel(fn, grid, 1, 1, block, 1, 1, shared_bytes, g_stream,
+                                params, nullptr);
+  if (r != CUDA_SUCCESS) check(r, "cuLaunchKernel", "launching " + describe());
+  if (sync_each_launch() && !capturing()) {
+    r = d.cuStreamSynchronize(g_stream);
+    if (r != CUDA_SUCCESS) check(r, "cuStreamSynchronize", "running " + describe());
+  }
+}
+
+bool capturing() { return g_capturing.load(std::memory_order_relaxed); }
+void set_capturing(bool on) { g_capturing.store(on); }
+
+WorkCounts work_counts() {
+  WorkCounts w;
+  w.launches = g_counts.launches.load();
+  w.blas_calls = g_counts.blas_calls.load();
+  w.copies_to_device = g_counts.to_device.load();
+  w.copies_to_host = g_counts.to_host.load();
+  w.copies_on_device = g_counts.on_device.load();
+  w.synchronizations = g_counts.syncs.load();
+  w.graph_launches = g_counts.graph_launches.load();
+  return w;
+}
+
+void count_work(Work what) {
+  (what == Work::BlasCall ? g_counts.blas_calls : g_counts.graph_launches)
+      .fetch_add(1, std::memory_order_relaxed);
 }
 
 StreamTimer::StreamTimer() {

@@ -25,7 +25,10 @@
 // capture (cuda_graphs_available()) and cuBLAS's batched GEMM and GEMV.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+
+#include "runtime/error.h"
 
 namespace theanine {
 
@@ -147,6 +150,9 @@ struct CublasApi {
   cublasStatus_t (*cublasDestroy)(cublasHandle_t);
   cublasStatus_t (*cublasSetStream)(cublasHandle_t, CUstream);
   cublasStatus_t (*cublasSetMathMode)(cublasHandle_t, int);
+  // Optional: a workspace the caller owns, so cuBLAS allocates nothing during
+  // a graph capture.
+  cublasStatus_t (*cublasSetWorkspace)(cublasHandle_t, void*, size_t);
   const char* (*cublasGetStatusString)(cublasStatus_t);
   cublasStatus_t (*cublasSgemm)(cublasHandle_t, int, int, int, int, int, const float*,
                                 const float*, int, const float*, int, const float*,
@@ -213,6 +219,36 @@ void copy_to_host(void* dst, CUdeviceptr src, size_t nbytes);
 // Queued on stream(); does not wait.
 void copy_device_to_device(CUdeviceptr dst, CUdeviceptr src, size_t nbytes);
 void memset_device(CUdeviceptr dst, unsigned char value, size_t nbytes);
+
+// Copies to the device at once, on a second stream that no capture records:
+// data a captured graph reads as a constant (runtime/cuda_graph.h).
+void copy_to_device_now(CUdeviceptr dst, const void* src, size_t nbytes);
+
+// Launches `fn` on stream(); `describe` names it in an error. With
+// THEANINE_CUDA_SYNC set (and no capture running) it waits for the kernel, so
+// a fault names this launch rather than a later call.
+void launch_kernel(CUfunction fn, unsigned grid, unsigned block, unsigned shared_bytes,
+                   void** params, const std::function<std::string()>& describe);
+
+// ---- capture --------------------------------------------------------------------
+// While a capture records stream() (runtime/cuda_graph.h), work queued on it is
+// recorded, not run: waiting for the stream and copies between host memory and
+// the stream are refused with CaptureUnsupported, which callers catch to run
+// the work without a graph (runtime/error.h).
+bool capturing();
+void set_capturing(bool on);
+
+// ---- what was queued, for tests and benchmarks ------------------------------------
+struct WorkCounts {
+  uint64_t launches = 0;  // kernels launched from the host (not from a graph)
+  uint64_t blas_calls = 0;
+  uint64_t copies_to_device = 0, copies_to_host = 0, copies_on_device = 0;
+  uint64_t synchronizations = 0;
+  uint64_t graph_launches = 0;
+};
+WorkCounts work_counts();
+enum class Work { BlasCall, GraphLaunch };
+void count_work(Work what);
 
 // Device time between two points of stream(), for benchmarks.
 class StreamTimer {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "runtime/allocator.h"
@@ -137,14 +138,70 @@ DeviceCache& the_cache() {
   return *c;
 }
 
+thread_local std::shared_ptr<DevicePool> t_pool;
+
+}  // namespace
+
+struct DevicePoolAccess {
+  static cuda::CUdeviceptr take(DevicePool& pool, size_t cls) {
+    {
+      std::lock_guard<std::mutex> lock(pool.mu_);
+      auto it = pool.free_.find(cls);
+      if (it != pool.free_.end() && !it->second.empty()) {
+        cuda::CUdeviceptr p = it->second.back();
+        it->second.pop_back();
+        return p;
+      }
+    }
+    cuda::CUdeviceptr p = the_cache().take(cls);
+    std::lock_guard<std::mutex> lock(pool.mu_);
+    pool.bytes_ += cls;
+    return p;
+  }
+  // False when the pool is retired: the block goes to the shared cache.
+  static bool give_back(DevicePool& pool, cuda::CUdeviceptr p, size_t cls) {
+    std::lock_guard<std::mutex> lock(pool.mu_);
+    if (pool.retired_) return false;
+    pool.free_[cls].push_back(p);
+    return true;
+  }
+};
+
+namespace {
+
 struct DeviceBlockDeleter {
   size_t cls;
+  std::shared_ptr<DevicePool> pool;
   void operator()(void* p) const {
-    the_cache().give_back(reinterpret_cast<cuda::CUdeviceptr>(p), cls);
+    const auto ptr = reinterpret_cast<cuda::CUdeviceptr>(p);
+    if (pool && DevicePoolAccess::give_back(*pool, ptr, cls)) return;
+    the_cache().give_back(ptr, cls);
   }
 };
 
 }  // namespace
+
+void DevicePool::retire() {
+  std::unordered_map<size_t, std::vector<uint64_t>> blocks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (retired_) return;
+    retired_ = true;
+    blocks.swap(free_);
+    bytes_ = 0;
+  }
+  for (auto& [cls, list] : blocks)
+    for (uint64_t p : list) the_cache().give_back(p, cls);
+}
+
+size_t DevicePool::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
+}
+
+DevicePoolScope::DevicePoolScope(std::shared_ptr<DevicePool> pool)
+    : previous_(std::exchange(t_pool, std::move(pool))) {}
+DevicePoolScope::~DevicePoolScope() { t_pool = std::move(previous_); }
 
 CudaAllocatorStats cuda_allocator_stats() { return the_cache().stats(); }
 void set_cuda_allocator_cache_limit(size_t bytes) { the_cache().set_limit(bytes); }
@@ -154,11 +211,13 @@ std::shared_ptr<void> allocate_device(size_t nbytes) {
   if (nbytes > (size_t(1) << 46))
     throw Error("out of GPU memory allocating " + std::to_string(nbytes) + " bytes");
   const size_t cls = size_class(nbytes);
-  cuda::CUdeviceptr p = the_cache().take(cls);
+  std::shared_ptr<DevicePool> pool = t_pool;
+  cuda::CUdeviceptr p = pool ? DevicePoolAccess::take(*pool, cls) : the_cache().take(cls);
+  DeviceBlockDeleter deleter{cls, std::move(pool)};
   try {
-    return std::shared_ptr<void>(reinterpret_cast<void*>(p), DeviceBlockDeleter{cls});
+    return std::shared_ptr<void>(reinterpret_cast<void*>(p), deleter);
   } catch (...) {
-    the_cache().give_back(p, cls);
+    deleter(reinterpret_cast<void*>(p));
     throw;
   }
 }

@@ -9,6 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 namespace theanine {
 
@@ -35,6 +38,44 @@ void release_cuda_allocator_cache();
 std::shared_ptr<void> allocate_device(size_t nbytes);
 // True when `keepalive` holds a block from allocate_device.
 bool cuda_allocator_owns(const std::shared_ptr<void>& keepalive);
+
+// A private pool of device blocks, for a captured CUDA graph
+// (runtime/cuda_graph.h): the graph's work replays on the addresses it was
+// recorded with, so the blocks it used must never go to anyone else while it
+// lives. While a DevicePoolScope is open on a thread, allocate_device there
+// draws blocks for the pool (from its own free list first, else the shared
+// cache) and blocks given back return to the pool's free list (later work of
+// the same capture may reuse them: it replays in the same order). retire()
+// hands the pool's blocks to the shared cache; blocks still held go there when
+// given back.
+class DevicePool {
+ public:
+  DevicePool() = default;
+  ~DevicePool() { retire(); }
+  DevicePool(const DevicePool&) = delete;
+  DevicePool& operator=(const DevicePool&) = delete;
+  void retire();
+  size_t bytes() const;  // taken for the pool, free or not, until retired
+
+ private:
+  friend struct DevicePoolAccess;
+  mutable std::mutex mu_;
+  bool retired_ = false;
+  size_t bytes_ = 0;
+  std::unordered_map<size_t, std::vector<uint64_t>> free_;
+};
+
+class DevicePoolScope {
+ public:
+  // A null pool suspends the enclosing scope (allocations go to the shared cache).
+  explicit DevicePoolScope(std::shared_ptr<DevicePool> pool);
+  ~DevicePoolScope();
+  DevicePoolScope(const DevicePoolScope&) = delete;
+  DevicePoolScope& operator=(const DevicePoolScope&) = delete;
+
+ private:
+  std::shared_ptr<DevicePool> previous_;
+};
 
 // The device address of a block, for the driver calls.
 inline uint64_t device_address(const std::shared_ptr<void>& block) {

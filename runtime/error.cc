@@ -29,6 +29,8 @@ void rethrow_with_prefix(const std::string& prefix) {
     again(e, prefix);
   } catch (const IOError& e) {
     again(e, prefix);
+  } catch (const CaptureUnsupported& e) {
+    again(e, prefix);
   } catch (const Error& e) {
     again(e, prefix);
   }

@@ -51,6 +51,12 @@ class IOError : public Error {
  public:
   using Error::Error;
 };
+// Work a CUDA graph capture cannot record (runtime/cuda_graph.h); caught by
+// whoever captures, who then runs the work without a graph.
+class CaptureUnsupported : public Error {
+ public:
+  using Error::Error;
+};
 
 // Inside a catch block: re-throws the exception being handled as the same
 // theanine exception class with `prefix` put before its message (which node,

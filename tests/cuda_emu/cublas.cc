@@ -16,6 +16,7 @@
 struct cublasContext {
   theanine::cuda_emu::CUstream stream = nullptr;
   int math_mode = 0;
+  size_t workspace_bytes = 0;
 };
 
 namespace theanine::cuda_emu {
@@ -222,6 +223,15 @@ TH_EMU_EXPORT cublasStatus_t cublasDestroy_v2(cublasHandle_t handle) {
 TH_EMU_EXPORT cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, CUstream stream) {
   if (!valid(handle)) return kBlasNotInitialized;
   handle->stream = stream;
+  return kBlasSuccess;
+}
+
+// The emulated GEMMs need no workspace; the call is checked as cuBLAS checks it.
+TH_EMU_EXPORT cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void* workspace,
+                                                   size_t bytes) {
+  if (!valid(handle)) return kBlasNotInitialized;
+  if (bytes > 0 && !workspace) return kBlasInvalidValue;
+  handle->workspace_bytes = bytes;
   return kBlasSuccess;
 }
 

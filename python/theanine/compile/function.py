@@ -90,6 +90,13 @@ class Function:
         return sorted(rows, reverse=True)
 
     @property
+    def cuda_graph_info(self) -> dict:
+        """A CUDA function's graph replays: whether graphs are on for it, how many
+        calls ran as one graph launch, why it runs without one ('' when it may use
+        one), and the device bytes the graph keeps."""
+        return dict(self._core.cuda_graph_info)
+
+    @property
     def kernel_stats(self) -> dict:
         """Compiled kernels: how many the function uses, how many were compiled for
         it (not already in this process), whether the disk cache served them, and
@@ -147,7 +154,8 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
              accept_inplace: bool = False, name: Optional[str] = None,
              rebuild_strict: bool = True, allow_input_downcast: Optional[bool] = None,
              profile: Any = None, on_unused_input: Optional[str] = None,
-             device: Optional[str] = None, outputs_on_device: bool = False) -> Function:
+             device: Optional[str] = None, outputs_on_device: bool = False,
+             cuda_graphs: Optional[bool] = None) -> Function:
     """Compiles `outputs` as a function of `inputs`, applying `updates` after each call.
 
     Mirrors theano.function: `outputs` may be a Variable (the call returns one
@@ -157,7 +165,9 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
     `device` ('cpu' or 'cuda') says where it runs; by default on the CUDA
     device when ``config.device`` is 'cuda' or a shared variable it reads lives
     there. A CUDA function takes NumPy arrays or DeviceArrays and returns NumPy
-    arrays, or DeviceArrays with `outputs_on_device=True`.
+    arrays, or DeviceArrays with `outputs_on_device=True`. Called again with the
+    same shapes, a CUDA function replays its step as one CUDA graph launch;
+    `cuda_graphs=False` (or THEANINE_CUDA_GRAPHS=0) launches each kernel instead.
     """
     if not isinstance(inputs, (list, tuple)):
         raise TypeError("function(): inputs must be a list of Variables or In instances, "
@@ -185,7 +195,7 @@ def function(inputs: Sequence[Any], outputs: Any = None, mode: Optional[str] = N
     core = _core.function(ins, outs, _pairs(updates, "updates"), _pairs(givens, "givens"),
                           allow_input_downcast, on_unused_input or "raise", name or "",
                           _mode_name(mode), bool(no_default_updates), device or "",
-                          bool(outputs_on_device))
+                          bool(outputs_on_device), cuda_graphs)
     if profile:
         core.set_profile(True)
     return Function(core, [n for _, n, _ in ins], single)

@@ -325,6 +325,13 @@ def bench_training(kind: str, sz: Sizes, place: Place, tch: Torch) -> list[Row]:
                 "loss left there")]
     for r in rows:
         r.target = f"≤ {bound:g}× PyTorch"
+    graphs_row = place.device == "cuda"
+    if graphs_row:
+        # CUDA graphs are on by default only if they measure faster: this row is
+        # the "step" row with each kernel launched from the host.
+        rows.append(Row(f"{kind}_step_no_graphs", f"{what}: training step as {kind}_step, "
+                        "cuda_graphs=False"))
+        rows[-1].target = f"slower than {kind}_step (graphs on by default)"
 
     net, cost, updates = example_network(kind, place.theanine)
     init = [p.get_value() for _, p in net.params]
@@ -333,6 +340,8 @@ def bench_training(kind: str, sz: Sizes, place: Place, tch: Torch) -> list[Row]:
     compile_s = time.perf_counter() - t0
     f_dev = place.function([net.x, net.y], cost, updates=updates, name="train_resident",
                            resident=True)
+    f_nog = (place.function([net.x, net.y], cost, updates=updates, name="train_no_graphs",
+                            cuda_graphs=False) if graphs_row else None)
     data = batches(kind, sz.pool, batch)
     dev_data = [(place.put(x), place.put(y)) for x, y in data]
     info = {"compile_s": compile_s, "kernel_stats": f_host.kernel_stats,
@@ -386,9 +395,14 @@ def bench_training(kind: str, sz: Sizes, place: Place, tch: Torch) -> list[Row]:
     # copied to the host), the loss of this step.
     info["resident_output"] = type(f_dev(*dev_data[0])).__name__
 
+    def theanine_no_graphs(i: int) -> float:
+        return float(f_nog(*data[i % len(data)]))
+
     tclock = Clock(place.sync)
     variants = [(theanine_host, torch_host if tch.ok else None),
                 (theanine_resident, torch_resident if tch.ok else None)]
+    if graphs_row:
+        variants.append((theanine_no_graphs, torch_host if tch.ok else None))
     for row, (t_call, p_call) in zip(rows, variants):
         sides = {"theanine": (tclock, t_call)}
         if p_call is not None:
@@ -398,6 +412,9 @@ def bench_training(kind: str, sz: Sizes, place: Place, tch: Torch) -> list[Row]:
         samples = interleaved(sides, steps, sz.reps)
         row.theanine = timing(samples["theanine"])
         row.data = {**info, "samples_s": samples}
+        if graphs_row:
+            row.data["cuda_graph_info"] = {"step": f_host.cuda_graph_info,
+                                           "resident": f_dev.cuda_graph_info}
         if tch.ok:
             row.torch = timing(samples["torch"])
             ratios = [a / b for a, b in zip(samples["theanine"], samples["torch"])]
@@ -406,6 +423,12 @@ def bench_training(kind: str, sz: Sizes, place: Place, tch: Torch) -> list[Row]:
             row.data["ratios"] = ratios
         else:
             row.torch, row.ratio, row.met = f"n/a: {tch.reason}", "", "no figure"
+    if graphs_row:
+        with_graphs = statistics.median(rows[0].data["samples_s"]["theanine"])
+        without = statistics.median(rows[-1].data["samples_s"]["theanine"])
+        rows[-1].met = ("yes" if without >= with_graphs else
+                        "NO: graphs are slower here, their default should be off")
+        rows[-1].data["graphs_speedup"] = without / with_graphs
     return rows
 
 

@@ -379,6 +379,10 @@ std::optional<std::vector<NDArray>> random_run(const Apply& node,
   if (!random_matches(node) || in.empty()) return std::nullopt;
   const DType dtype = op.dtype();
   const NDArray& state = in[0];
+  // A state on the host: the host draws (the node's perform). Sizes and
+  // parameters are read where they are: usually host scalars, so a recorded
+  // step (runtime/cuda_graph.h) reads nothing back from the device.
+  if (!on_device(state)) return std::nullopt;
   if (state.ndim() != 1 || state.shape(0) != 2 || state.dtype() != DType::Int64)
     throw_reference_error(node, in, "the state");
   const size_t n_size = op.size_ndim() < 0 ? 0 : op.size_ndim();
@@ -484,7 +488,7 @@ std::optional<std::vector<NDArray>> random_run(const Apply& node,
 std::vector<const CudaSourceModule*> random_modules() { return family().all(); }
 
 std::vector<CudaOpEntry> random_entries() {
-  return {{"Random", random_matches, random_run}};
+  return {{"Random", random_matches, random_run, /*inputs_anywhere=*/true}};
 }
 
 }  // namespace theanine::cuda_nn

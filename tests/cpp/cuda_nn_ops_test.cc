@@ -670,8 +670,15 @@ TEST(CudaNnRandom, BadParametersAreTheReferenceErrors) {
   Var state = input(DType::Int64, {2});
   Var p = input(DType::Float64, {});
   RandomDraw d = random_binomial(state, {4}, scalar_constant(1, DType::Int64), p);
-  Bindings b{{state.get(), random_state(1)},
+  // The state on the device, where the entry draws (on the host it declines).
+  Bindings b{{state.get(), to_device(random_state(1))},
              {p.get(), NDArray::scalar(DType::Float64, 1.5)}};
+  EXPECT_FALSE(
+      entry_for(d.sample)
+          ->run(*d.sample->owner,
+                {random_state(1), NDArray::scalar(DType::Int64, 4),
+                 NDArray::scalar(DType::Int64, 1), NDArray::scalar(DType::Float64, 0.5)})
+          .has_value());
   expect_error<ValueError>(
       [&] { entry_for(d.sample)->run(*d.sample->owner, inputs_of(d.sample, b)); },
       {"p must be in [0, 1]", "1.5"});

@@ -116,3 +116,65 @@ def test_asking_for_cuda_without_a_device_says_why(restore_device):
         theanine.function([x], x * 2, device="cuda")
     with pytest.raises(ValueError, match="config.device"):
         theanine.config.device = "tpu"
+
+
+def _conv_step(device, graphs, seed=3):
+    """A small CNN training step with dropout noise, built on `device`."""
+    from theanine.tensor.nnet import conv2d
+    from theanine.tensor.shared_randomstreams import RandomStreams
+    from theanine.tensor.signal.pool import pool_2d
+
+    rng = np.random.default_rng(seed)
+    x, y = T.tensor4("x"), T.ivector("y")
+    w = theanine.shared((rng.normal(size=(4, 1, 3, 3)) * 0.3).astype(np.float32),
+                        target=device)
+    v = theanine.shared((rng.normal(size=(36, 3)) * 0.3).astype(np.float32), target=device)
+    srng = RandomStreams(seed=7)
+    h = pool_2d(T.nnet.relu(conv2d(x, w)), ws=(2, 2), ignore_border=True).flatten(2)
+    keep = srng.binomial(h.shape, p=0.8, dtype="float32")
+    p = T.nnet.softmax(T.dot(h * keep, v))
+    cost = T.nnet.categorical_crossentropy(p, y).mean()
+    gw, gv = T.grad(cost, [w, v])
+    kw = {"cuda_graphs": graphs} if device == "cuda" else {}
+    f = theanine.function([x, y], [cost, keep.sum()], updates=[(w, w - 0.1 * gw),
+                                                                (v, v - 0.1 * gv)],
+                          device=device, **kw)
+    return f, [w, v]
+
+
+@needs_cuda
+@pytest.mark.parametrize("graphs", [True, False])
+def test_replayed_steps_follow_the_cpu_random_numbers_included(restore_device, graphs):
+    rng = np.random.default_rng(0)
+    data = [(rng.normal(size=(5, 1, 8, 8)).astype(np.float32),
+             rng.integers(0, 3, 5).astype(np.int32)) for _ in range(3)]
+    runs = {}
+    for device in ["cpu", "cuda"]:
+        theanine.config.device = device  # where the random state lives
+        f, params = _conv_step(device, graphs)
+        out = [tuple(float(o) for o in f(*data[i % 3])) for i in range(6)]
+        runs[device] = (out, [p.get_value() for p in params], f)
+    np.testing.assert_allclose(runs["cuda"][0], runs["cpu"][0], rtol=1e-4)
+    for g, c in zip(runs["cuda"][1], runs["cpu"][1]):
+        np.testing.assert_allclose(g, c, rtol=1e-4, atol=1e-5)
+    info = runs["cuda"][2].cuda_graph_info
+    assert info["enabled"] is graphs
+    if graphs:
+        # Three batch shapes alike: recorded at the second call, replayed after.
+        assert info["replays"] == 5, info
+
+
+@needs_cuda
+def test_work_counts_show_one_launch_per_replayed_step():
+    x = T.fvector("x")
+    w = theanine.shared(np.ones(4, np.float32), target="cuda")
+    f = theanine.function([x], (T.tanh(x * w) ** 2).sum(), updates=[(w, w * 0.5)])
+    xv = np.arange(4, dtype=np.float32)
+    f(xv), f(xv)
+    before = _core.cuda_work_counts()
+    got = f(xv)
+    after = _core.cuda_work_counts()
+    assert after["graph_launches"] - before["graph_launches"] == 1
+    assert after["launches"] == before["launches"]
+    np.testing.assert_allclose(got, (np.tanh(xv * 0.25) ** 2).sum(), rtol=1e-6)
+    np.testing.assert_allclose(w.get_value(), np.full(4, 0.125))

@@ -38,6 +38,8 @@ struct CudaGraphStep::Recorded {
   std::vector<NDArray> shared;   // ... and the shared values from
   std::vector<NDArray> outputs;  // where it leaves the outputs
   std::vector<NDArray> updates;  // ... and the update values
+  // Whether the graph itself copies the updates into the variables' blocks.
+  bool updates_in_graph = false;
 };
 
 CudaGraphStep::CudaGraphStep(const Program* program, StepSlots slots,
@@ -103,6 +105,34 @@ std::optional<std::vector<NDArray>> CudaGraphStep::record(std::vector<NDArray>& 
   try {
     CudaCapture capture;
     program_->run(work);
+    for (int s : slots_.outputs) rec->outputs.push_back(work[s]);
+    for (int s : slots_.updates) rec->updates.push_back(work[s]);
+    work.clear();  // the graph's intermediates go back to its pool
+    // Updates are copied into the variables' blocks one after the other: one
+    // that reads another variable's block would see it already overwritten.
+    for (size_t u = 0; u < rec->updates.size(); ++u)
+      for (size_t k = 0; k < rec->shared.size(); ++k)
+        if (static_cast<int>(k) != update_shared_[u] &&
+            rec->updates[u].shares_memory(rec->shared[k]))
+          throw CaptureUnsupported(
+              "an update's value is the value of another shared variable");
+    // Those copies go into the graph too, unless a device check must pass
+    // before anything is committed, an output reads a variable's block (it
+    // must see the old value) or an update value is on the host.
+    rec->updates_in_graph = !capture_has_checks();
+    for (size_t u = 0; u < rec->updates.size(); ++u) {
+      if (update_shared_[u] < 0) continue;
+      const NDArray& target = rec->shared[update_shared_[u]];
+      if (!on_device(rec->updates[u])) rec->updates_in_graph = false;
+      for (const NDArray& o : rec->outputs)
+        if (o.shares_memory(target)) rec->updates_in_graph = false;
+    }
+    if (rec->updates_in_graph)
+      for (size_t u = 0; u < rec->updates.size(); ++u) {
+        const int k = update_shared_[u];
+        if (k >= 0 && !same_view(rec->updates[u], rec->shared[k]))
+          device_assign(rec->shared[k], rec->updates[u]);
+      }
     rec->graph = capture.finish();
   } catch (const CaptureUnsupported& e) {
     reason_ = e.what();
@@ -114,18 +144,6 @@ std::optional<std::vector<NDArray>> CudaGraphStep::record(std::vector<NDArray>& 
     if (++failed_recordings_ >= 2) reason_ = std::string("recording failed: ") + e.what();
     return std::nullopt;
   }
-  for (int s : slots_.outputs) rec->outputs.push_back(work[s]);
-  for (int s : slots_.updates) rec->updates.push_back(work[s]);
-  work.clear();  // the graph's intermediates go back to its pool
-  // Updates are copied into the variables' blocks one after the other: one that
-  // reads another variable's block would see it already overwritten.
-  for (size_t u = 0; u < rec->updates.size(); ++u)
-    for (size_t k = 0; k < rec->shared.size(); ++k)
-      if (static_cast<int>(k) != update_shared_[u] &&
-          rec->updates[u].shares_memory(rec->shared[k])) {
-        reason_ = "an update's value is the value of another shared variable";
-        return std::nullopt;
-      }
   recorded_ = std::move(rec);
   return replay(slots);
 }
@@ -157,9 +175,11 @@ std::optional<std::vector<NDArray>> CudaGraphStep::replay(std::vector<NDArray>& 
     const NDArray& old = slots_.update_targets[u]->value;
     const int k = update_shared_[u];
     if (!on_device(old)) {
-      values.push_back(on_device(v) ? to_host(v) : v.copy());
+      const NDArray& now = k >= 0 && rec.updates_in_graph ? rec.shared[k] : v;
+      values.push_back(on_device(now) ? to_host(now) : now.copy());
     } else if (k >= 0) {
-      if (!same_view(v, rec.shared[k])) device_assign(rec.shared[k], v);
+      if (!rec.updates_in_graph && !same_view(v, rec.shared[k]))
+        device_assign(rec.shared[k], v);
       values.push_back(rec.shared[k]);
     } else {
       values.push_back(on_device(v) ? v.copy() : to_device(v));

@@ -23,8 +23,11 @@ void CudaGraph::launch() const {
 }
 
 bool CudaGraph::check_failed() const {
-  for (const NDArray& flag : checks_)
-    if (to_host(flag).item_int(0) != 0) return true;
+  for (const NDArray& flags : checks_) {
+    const NDArray host = to_host(flags);
+    for (int64_t i = 0; i < host.size(); ++i)
+      if (host.item_int(i) != 0) return true;
+  }
   return false;
 }
 
@@ -60,6 +63,15 @@ CudaCapture::~CudaCapture() {
 }
 
 std::unique_ptr<CudaGraph> CudaCapture::finish() {
+  std::vector<NDArray>& checks = graph_->checks_;
+  if (checks.size() > 1) {
+    // Gathered by the graph into one array: one read after each launch.
+    NDArray all = device_empty(DType::Int32, {static_cast<int64_t>(checks.size())});
+    for (size_t i = 0; i < checks.size(); ++i)
+      cuda::copy_device_to_device(reinterpret_cast<uint64_t>(all.raw()) + 4 * i,
+                                  reinterpret_cast<uint64_t>(checks[i].raw()), 4);
+    checks = {all};
+  }
   scope_.reset();
   cuda::set_capturing(false);
   g_recording = nullptr;
@@ -89,5 +101,7 @@ void capture_defer_check(const NDArray& flag) {
   if (!g_recording) throw Error("capture_defer_check: no capture is running");
   g_recording->checks_.push_back(flag);
 }
+
+bool capture_has_checks() { return g_recording && !g_recording->checks_.empty(); }
 
 }  // namespace theanine

@@ -41,6 +41,9 @@ class CudaGraph {
   friend class CudaCapture;
   friend void capture_keep(const NDArray& a);
   friend void capture_defer_check(const NDArray& flag);
+  friend bool capture_has_checks();
+  // During a capture: whether any check was deferred so far.
+  bool capture_has_checks();
   CudaGraph() = default;
   cuda::CUgraphExec exec_ = nullptr;
   std::shared_ptr<DevicePool> pool_;
@@ -68,8 +71,10 @@ class CudaCapture {
 // During a capture on this thread: keep `a` as long as the graph (device data
 // the recorded work reads that no one else holds on to).
 void capture_keep(const NDArray& a);
-// During a capture: `flag` (a device int32 the recorded work sets to non-zero
+// During a capture: `flag` (a device int32 scalar the recorded work sets to non-zero
 // on bad input) is read after each launch instead of now.
 void capture_defer_check(const NDArray& flag);
+// During a capture: whether any check was deferred so far.
+bool capture_has_checks();
 
 }  // namespace theanine

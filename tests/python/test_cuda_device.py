@@ -176,5 +176,19 @@ def test_work_counts_show_one_launch_per_replayed_step():
     after = _core.cuda_work_counts()
     assert after["graph_launches"] - before["graph_launches"] == 1
     assert after["launches"] == before["launches"]
+    # No device check in this step: the graph also commits the update itself.
+    assert after["copies_on_device"] == before["copies_on_device"]
     np.testing.assert_allclose(got, (np.tanh(xv * 0.25) ** 2).sum(), rtol=1e-6)
     np.testing.assert_allclose(w.get_value(), np.full(4, 0.125))
+
+
+@needs_cuda
+def test_an_output_that_is_an_updated_variable_gives_its_old_value():
+    w = theanine.shared(np.ones(3, np.float32), target="cuda")
+    f = theanine.function([], [w, w * 2], updates=[(w, w * 0.5)])
+    for i in range(5):
+        old, twice = f()
+        np.testing.assert_allclose(old, np.full(3, 0.5 ** i))
+        np.testing.assert_allclose(twice, np.full(3, 2 * 0.5 ** i))
+    np.testing.assert_allclose(w.get_value(), np.full(3, 0.5 ** 5))
+    assert f.cuda_graph_info["replays"] == 4
